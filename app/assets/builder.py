@@ -1,0 +1,194 @@
+"""Build bundles into content-hashed files, compressed siblings and the manifest.
+
+Everything is compiled in memory first; only when every requested bundle
+succeeded are files written, each atomically, and the manifest last. A failed
+or killed build therefore leaves the previous build serving.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import gzip
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+
+from . import manifest as manifest_mod
+from .atomic import TMP_PREFIX, atomic_write
+from .bundles import Compiled, compile_bundle
+from .errors import BuildError, MissingBundleError
+from .manifest import Entry, Manifest
+from .spec import OUTPUT_DIR, Spec
+
+LOCK_NAME = ".build.lock"
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    entry: Entry
+    gzip_bytes: int
+    seconds: float
+
+
+def digest_name(output: str, data: bytes) -> str:
+    """``gen/app.css`` -> ``gen/app.1a2b3c4d.css`` (first 8 hex of the content's sha256)."""
+    digest = hashlib.sha256(data).hexdigest()[:8]
+    stem, dot, ext = output.rpartition(".")
+    return f"{stem}.{digest}.{ext}" if dot else f"{output}.{digest}"
+
+
+def integrity(data: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    # mtime=0 keeps the .gz byte-identical across builds.
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def brotli_bytes(data: bytes) -> bytes:
+    return brotli.compress(data, quality=11)
+
+
+@contextlib.contextmanager
+def build_lock(gen_dir: Path) -> Iterator[None]:
+    """One writer at a time across processes; released by the OS if the holder dies."""
+    gen_dir.mkdir(parents=True, exist_ok=True)
+    with open(gen_dir / LOCK_NAME, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def write_output(static: Path, rel: str, data: bytes) -> int:
+    """Write a hashed output and its .gz/.br siblings (each only when smaller).
+
+    Returns the gzip size, for the build report.
+    """
+    path = static / rel
+    gz = gzip_bytes(data)
+    # A hashed name means same name, same bytes: skip rewriting identical files.
+    if not path.exists() or path.stat().st_size != len(data):
+        atomic_write(path, data)
+    for suffix, blob in ((".gz", gz), (".br", brotli_bytes(data))):
+        sibling = path.with_name(path.name + suffix)
+        if len(blob) < len(data):
+            if not sibling.exists() or sibling.stat().st_size != len(blob):
+                atomic_write(sibling, blob)
+        elif sibling.exists():
+            sibling.unlink()
+    return len(gz)
+
+
+def make_entry(spec: Spec, compiled: Compiled, static_url: str) -> Entry:
+    output = spec.bundles[compiled.name].output
+    assert output is not None
+    rel = digest_name(output, compiled.data)
+    return Entry(
+        file=rel,
+        url=f"{static_url.rstrip('/')}/{rel}",
+        type=compiled.kind,
+        integrity=integrity(compiled.data),
+        bytes=len(compiled.data),
+        sources=compiled.sources,
+    )
+
+
+def select(spec: Spec, names: Iterable[str] | None) -> list[str]:
+    built = spec.outputs
+    if not names:
+        return list(built)
+    out = []
+    for n in names:
+        if n not in spec.bundles:
+            raise MissingBundleError(f"unknown bundle '{n}' (declared: {', '.join(built)})")
+        if n not in built:
+            raise MissingBundleError(f"bundle '{n}' has no 'output'; it is only nested")
+        out.append(n)
+    return out
+
+
+def build(
+    spec: Spec,
+    names: Iterable[str] | None = None,
+    *,
+    static_url: str = "/static",
+    keep: int = 3,
+    minify: bool = True,
+    report: Callable[[Result], None] | None = None,
+) -> Manifest:
+    """Build the named bundles (default: all with an output) and update the manifest."""
+    static = spec.static_folder
+    todo = select(spec, names)
+    compiled: list[tuple[Compiled, float]] = []
+    for name in todo:
+        t0 = time.perf_counter()
+        compiled.append((compile_bundle(spec, name, minify=minify), time.perf_counter() - t0))
+
+    gen = static / OUTPUT_DIR
+    mpath = gen / manifest_mod.FILENAME
+    try:
+        with build_lock(gen):
+            try:
+                old = manifest_mod.load(mpath)
+            except manifest_mod.ManifestError:
+                old = Manifest({})
+            bundles = {n: e for n, e in old.bundles.items() if n in spec.outputs}
+            results = []
+            for c, seconds in compiled:
+                t0 = time.perf_counter()
+                entry = make_entry(spec, c, static_url)
+                gz = write_output(static, entry.file, c.data)
+                bundles[c.name] = entry
+                results.append(Result(c.name, entry, gz, seconds + time.perf_counter() - t0))
+            bundles = dict(sorted(bundles.items()))
+            previous = old.previous
+            if old.bundles and old.bundles != bundles:
+                previous = (old.bundles, *old.previous)[: max(keep, 0)]
+            new = Manifest(bundles, previous)
+            if new != old or not mpath.exists():
+                manifest_mod.save(mpath, new)
+    except OSError as exc:
+        where = exc.filename or str(gen)
+        raise BuildError(f"cannot write build output: {exc.strerror}", file=str(where)) from None
+    if report:
+        for r in results:
+            report(r)
+    return new
+
+
+def clean(static: Path, keep: int | None = None) -> list[str]:
+    """Delete files in static/gen/ that no kept build references; returns what was removed."""
+    gen = static / OUTPUT_DIR
+    mpath = gen / manifest_mod.FILENAME
+    with build_lock(gen):
+        current = manifest_mod.load(mpath)
+        if keep is not None and len(current.previous) > keep:
+            current = Manifest(current.bundles, current.previous[:keep])
+            manifest_mod.save(mpath, current)
+        wanted = set()
+        for f in current.files():
+            wanted |= {f, f + ".gz", f + ".br"}
+        removed = []
+        for path in sorted(gen.rglob("*")):
+            rel = path.relative_to(static).as_posix()
+            if path.is_dir() or path.name in (manifest_mod.FILENAME, LOCK_NAME):
+                continue
+            if rel not in wanted or path.name.startswith(TMP_PREFIX):
+                path.unlink()
+                removed.append(rel)
+    return removed
+
+
+def leftover_temp_files(static: Path) -> list[Path]:
+    return [p for p in (static / OUTPUT_DIR).rglob(TMP_PREFIX + "*")]
+

@@ -1,0 +1,121 @@
+"""The `flask assets` commands.
+
+Flask-Assets registers `flask assets` through the ``flask.commands`` entry point, and
+Flask resolves plugin commands before ``app.cli``: a group of our own would be
+shadowed in the real shell. So we extend *that same group object* and register it
+under the same entry-point name; whichever entry point loads last, it is one group.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+import flask_assets
+from flask import current_app
+from flask.cli import with_appcontext
+
+from . import builder
+from .check import stale_bundles, template_problems
+from .errors import AssetError
+from .extension import PipelineState, manifest_optional
+from .spec import Spec, load_spec
+
+assets: click.Group = flask_assets.assets
+_flask_assets_callback = assets.callback
+
+
+def _group_callback(*args: Any, **kwargs: Any) -> Any:
+    # These commands make the manifest; production start-up must not demand it here.
+    manifest_optional.set(True)
+    if _flask_assets_callback is not None:
+        return _flask_assets_callback(*args, **kwargs)
+    return None
+
+
+assets.callback = _group_callback
+assets.help = "Build, check, watch and clean the asset bundles declared in assets.yml."
+
+
+class AssetCommandError(click.ClickException):
+    """Prints the one-line ``file:line: bundle 'x': message`` as it is."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+def _state() -> PipelineState:
+    return current_app.extensions["assets"]
+
+
+def _spec(state: PipelineState) -> Spec:
+    try:
+        return load_spec(state.config_path, state.static)
+    except AssetError as exc:
+        raise AssetCommandError(str(exc)) from None
+
+
+def _report(r: builder.Result) -> None:
+    click.echo(
+        f"{r.name:<16} {r.entry.file:<34} {r.entry.bytes:>9,} B  gzip {r.gzip_bytes:>8,} B"
+        f"  {r.seconds:6.2f} s"
+    )
+
+
+@assets.command("build")
+@click.argument("bundles", nargs=-1)
+@with_appcontext
+def build_command(bundles: tuple[str, ...]) -> None:
+    """Compile, minify and hash bundles into static/gen/ and write the manifest.
+
+    With BUNDLE names, build only those; the manifest keeps the others.
+    """
+    state = _state()
+    spec = _spec(state)
+    try:
+        builder.build(
+            spec,
+            bundles or None,
+            static_url=state.static_url,
+            keep=state.keep,
+            report=_report,
+        )
+    except AssetError as exc:
+        raise AssetCommandError(str(exc)) from None
+
+
+@assets.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Exit 1 if the build is missing or stale, or a template misuses bundles."""
+    state = _state()
+    spec = _spec(state)
+    folders = [Path(current_app.root_path).parent / "templates"]
+    if current_app.template_folder:
+        folders = [Path(current_app.root_path) / current_app.template_folder]
+    problems = stale_bundles(spec, state.manifest_path) + template_problems(spec, folders)
+    for p in problems:
+        click.echo(p, err=True)
+    if problems:
+        raise AssetCommandError(f"{len(problems)} problem(s) found")
+    click.echo(f"ok: {len(spec.outputs)} bundles current, templates clean")
+
+
+@assets.command("clean")
+@click.option("--keep", type=int, default=None, help="Older builds to keep (ASSETS_KEEP).")
+@with_appcontext
+def clean_command(keep: int | None) -> None:
+    """Delete files in static/gen/ that no kept build references."""
+    state = _state()
+    try:
+        removed = builder.clean(state.static, state.keep if keep is None else keep)
+    except AssetError as exc:
+        raise AssetCommandError(str(exc)) from None
+    for rel in removed:
+        click.echo(f"removed {rel}")
+    click.echo(f"{len(removed)} file(s) removed")
+
+
+__all__ = ["assets", "sys"]

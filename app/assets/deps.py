@@ -1,0 +1,70 @@
+"""What each bundle depends on, and whether it changed: cheap for dev, exact for check."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Files modified this close to a build are "racy": their stat may not change on a
+# second edit within the file system's timestamp granularity, so compare content.
+RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class Stamp:
+    path: str
+    mtime_ns: int
+    size: int
+    digest: str | None  # content hash, kept only for racy files
+
+
+def _digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+    except OSError:
+        return None
+
+
+def stamp(paths: list[str], started_ns: int | None = None) -> tuple[Stamp, ...]:
+    """Fingerprint files read by a build that started at ``started_ns`` (time.time_ns())."""
+    started_ns = time.time_ns() if started_ns is None else started_ns
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            out.append(Stamp(p, -1, -1, None))
+            continue
+        racy = st.st_mtime_ns >= started_ns - RACY_NS
+        out.append(Stamp(p, st.st_mtime_ns, st.st_size, _digest(p) if racy else None))
+    return tuple(out)
+
+
+def changed(stamps: tuple[Stamp, ...]) -> list[str]:
+    """The files whose stat (or, for racy files, content) differs: a few stat calls."""
+    out = []
+    for s in stamps:
+        try:
+            st = os.stat(s.path)
+        except OSError:
+            if s.size != -1:
+                out.append(s.path)
+            continue
+        if st.st_mtime_ns != s.mtime_ns or st.st_size != s.size:
+            out.append(s.path)
+        elif s.digest is not None and _digest(s.path) != s.digest:
+            out.append(s.path)
+    return out
+
+
+def newer_than(paths: list[Path], reference: Path) -> list[Path]:
+    """Sources modified after ``reference``: a hint for `check`, not the verdict."""
+    try:
+        ref = reference.stat().st_mtime_ns
+    except OSError:
+        return list(paths)
+    return [p for p in paths if p.exists() and p.stat().st_mtime_ns > ref]

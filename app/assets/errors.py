@@ -1,0 +1,44 @@
+"""The pipeline's errors: each one names the file (and line), the bundle and the fix."""
+
+from __future__ import annotations
+
+
+class AssetError(Exception):
+    """Base class: ``str(err)`` is the one-line message shown to users."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        bundle: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.bundle = bundle
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        who = f"bundle '{self.bundle}': " if self.bundle else ""
+        return f"{where}{who}{self.message}"
+
+
+class ConfigError(AssetError):
+    """``assets.yml`` is invalid: nothing is built."""
+
+
+class BuildError(AssetError):
+    """A bundle failed to compile or minify: the previous build keeps serving."""
+
+
+class MissingBundleError(AssetError):
+    """A template asked for a bundle that is not declared or not built."""
+
+
+class ManifestError(AssetError):
+    """The manifest is missing or unreadable."""

@@ -1,0 +1,157 @@
+"""One question, two answers: which file serves bundle X?
+
+Production answers from the manifest (a dict lookup, no file system work);
+development builds on demand when a source changed (a few ``stat`` calls).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from . import deps
+from .builder import make_entry, write_output
+from .bundles import compile_bundle
+from .errors import AssetError, MissingBundleError
+from .manifest import Entry, Manifest
+from .spec import OUTPUT_DIR, Spec, load_spec
+
+DEV_DIR = f"{OUTPUT_DIR}/dev"
+
+
+class Resolver(Protocol):
+    def entry(self, name: str) -> Entry: ...
+
+    def names(self) -> list[str]: ...
+
+
+class ManifestResolver:
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+
+    def entry(self, name: str) -> Entry:
+        try:
+            return self.manifest.bundles[name]
+        except KeyError:
+            known = ", ".join(self.manifest.bundles) or "none"
+            raise MissingBundleError(
+                f"unknown bundle '{name}' (built: {known}); "
+                "declare it in assets.yml and run `flask --app app assets build`"
+            ) from None
+
+    def names(self) -> list[str]:
+        return list(self.manifest.bundles)
+
+
+@dataclass
+class _Built:
+    entry: Entry
+    stamps: tuple[deps.Stamp, ...]
+
+
+class BuildingResolver:
+    """Rebuild a bundle when any file it read (or ``assets.yml``) changed.
+
+    Outputs go to ``static/gen/dev/`` under hashed names, never over the
+    manifest's files, so a development server never disturbs a production build.
+    """
+
+    def __init__(
+        self,
+        config_path: Path,
+        static: Path,
+        static_url: str,
+        *,
+        minify: bool,
+        dev: bool,
+        on_rebuild: Callable[[str, Entry], None] | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.static = static
+        self.static_url = static_url
+        self.minify = minify
+        self.dev = dev
+        self.on_rebuild = on_rebuild
+        self._spec: Spec | None = None
+        self._spec_stamps: tuple[deps.Stamp, ...] = ()
+        self._spec_lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._built: dict[str, _Built] = {}
+        self.errors: dict[str, AssetError] = {}
+        self.rebuilds = 0
+
+    def spec(self) -> Spec:
+        with self._spec_lock:
+            if self._spec is None or deps.changed(self._spec_stamps):
+                started = time.time_ns()
+                try:
+                    spec = load_spec(self.config_path, self.static)
+                except AssetError as exc:
+                    self.errors["assets.yml"] = exc
+                    if self._spec is None:
+                        raise
+                    # Keep serving the last good declarations until the file is fixed.
+                    self._spec_stamps = deps.stamp([str(self.config_path)], started)
+                    return self._spec
+                self.errors.pop("assets.yml", None)
+                if self._spec is not None and spec != self._spec:
+                    self._built.clear()
+                self._spec = spec
+                self._spec_stamps = deps.stamp([str(self.config_path)], started)
+            return self._spec
+
+    def names(self) -> list[str]:
+        return list(self.spec().outputs)
+
+    def entry(self, name: str) -> Entry:
+        spec = self.spec()
+        if name not in spec.outputs:
+            known = ", ".join(spec.outputs) or "none"
+            raise MissingBundleError(f"unknown bundle '{name}' (declared: {known})")
+        with self._spec_lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        # One rebuild per bundle at a time; others wait and then reuse its result.
+        with lock:
+            built = self._built.get(name)
+            if built is not None and not deps.changed(built.stamps):
+                return built.entry
+            return self._rebuild(spec, name, built)
+
+    def _rebuild(self, spec: Spec, name: str, old: _Built | None) -> Entry:
+        started = time.time_ns()
+        try:
+            compiled = compile_bundle(spec, name, minify=self.minify, dev=self.dev)
+        except AssetError as exc:
+            self.errors[name] = exc
+            if old is None:
+                raise
+            # Serve the last good output; stamp now so we retry on the next edit only.
+            files = [str(spec.static_folder / f) for f in old.entry.sources]
+            self._built[name] = _Built(old.entry, deps.stamp(files, started))
+            return old.entry
+        self.errors.pop(name, None)
+        entry = make_entry(spec, compiled, self.static_url)
+        entry = _in_dev_dir(entry, self.static_url)
+        write_output(self.static, entry.file, compiled.data)
+        files = [str(spec.static_folder / f) for f in compiled.sources]
+        self._built[name] = _Built(entry, deps.stamp(files, started))
+        self.rebuilds += 1
+        if self.on_rebuild and old is not None and old.entry != entry:
+            self.on_rebuild(name, entry)
+        return entry
+
+
+def _in_dev_dir(entry: Entry, static_url: str) -> Entry:
+    rel = f"{DEV_DIR}/{entry.file.removeprefix(OUTPUT_DIR + '/')}"
+    return Entry(
+        file=rel,
+        url=f"{static_url.rstrip('/')}/{rel}",
+        type=entry.type,
+        integrity=entry.integrity,
+        bytes=entry.bytes,
+        sources=entry.sources,
+    )
