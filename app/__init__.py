@@ -27,9 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # Set after config so PROJECT_ROOT can move static/ and templates/ (tests, other trees).
     app.static_folder = str(root / "static")
     app.static_url_path = "/static"
-    app.add_url_rule(
-        "/static/<path:filename>", endpoint="static", view_func=app.send_static_file
-    )
+    app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
     app.template_folder = str(root / "templates")
     app.config.setdefault("ASSETS_CONFIG", str(root / "assets.yml"))
 

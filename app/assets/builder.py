@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import gzip
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import brotli
 
 from . import manifest as manifest_mod
 from .atomic import TMP_PREFIX, atomic_write
-from .bundles import Compiled, compile_bundle
+from .bundles import Compiled, compile_bundle, digest_name
 from .errors import BuildError, MissingBundleError
 from .manifest import Entry, Manifest
 from .spec import OUTPUT_DIR, Spec
@@ -35,13 +36,6 @@ class Result:
     entry: Entry
     gzip_bytes: int
     seconds: float
-
-
-def digest_name(output: str, data: bytes) -> str:
-    """``gen/app.css`` -> ``gen/app.1a2b3c4d.css`` (first 8 hex of the content's sha256)."""
-    digest = hashlib.sha256(data).hexdigest()[:8]
-    stem, dot, ext = output.rpartition(".")
-    return f"{stem}.{digest}.{ext}" if dot else f"{output}.{digest}"
 
 
 def integrity(data: bytes) -> str:
@@ -69,16 +63,18 @@ def build_lock(gen_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def write_output(static: Path, rel: str, data: bytes) -> int:
+def write_output(static: Path, rel: str, data: bytes, *, compress: bool = True) -> int:
     """Write a hashed output and its .gz/.br siblings (each only when smaller).
 
     Returns the gzip size, for the build report.
     """
     path = static / rel
-    gz = gzip_bytes(data)
     # A hashed name means same name, same bytes: skip rewriting identical files.
     if not path.exists() or path.stat().st_size != len(data):
         atomic_write(path, data)
+    if not compress:
+        return 0
+    gz = gzip_bytes(data)
     for suffix, blob in ((".gz", gz), (".br", brotli_bytes(data))):
         sibling = path.with_name(path.name + suffix)
         if len(blob) < len(data):
@@ -87,6 +83,14 @@ def write_output(static: Path, rel: str, data: bytes) -> int:
         elif sibling.exists():
             sibling.unlink()
     return len(gz)
+
+
+def write_compiled(static: Path, rel: str, compiled: Compiled, *, compress: bool = True) -> int:
+    """Write url() assets first, then the output that names them."""
+    folder = rel.rpartition("/")[0]
+    for name, data in compiled.assets:
+        write_output(static, f"{folder}/{name}", data, compress=compress)
+    return write_output(static, rel, compiled.data, compress=compress)
 
 
 def make_entry(spec: Spec, compiled: Compiled, static_url: str) -> Entry:
@@ -147,7 +151,7 @@ def build(
             for c, seconds in compiled:
                 t0 = time.perf_counter()
                 entry = make_entry(spec, c, static_url)
-                gz = write_output(static, entry.file, c.data)
+                gz = write_compiled(static, entry.file, c)
                 bundles[c.name] = entry
                 results.append(Result(c.name, entry, gz, seconds + time.perf_counter() - t0))
             bundles = dict(sorted(bundles.items()))
@@ -166,6 +170,26 @@ def build(
     return new
 
 
+_CSS_URL = re.compile(r"""url\(\s*["']?([^"')?#]+)""")
+
+
+def referenced_assets(static: Path, manifest: Manifest) -> set[str]:
+    """Hashed url() files named by the kept CSS outputs (they sit beside them)."""
+    found = set()
+    for f in manifest.files():
+        if not f.endswith(".css"):
+            continue
+        try:
+            css = (static / f).read_text(encoding="utf-8")
+        except OSError:
+            continue
+        folder = f.rpartition("/")[0]
+        for name in _CSS_URL.findall(css):
+            if "/" not in name and ":" not in name:
+                found.add(f"{folder}/{name}")
+    return found
+
+
 def clean(static: Path, keep: int | None = None) -> list[str]:
     """Delete files in static/gen/ that no kept build references; returns what was removed."""
     gen = static / OUTPUT_DIR
@@ -176,7 +200,7 @@ def clean(static: Path, keep: int | None = None) -> list[str]:
             current = Manifest(current.bundles, current.previous[:keep])
             manifest_mod.save(mpath, current)
         wanted = set()
-        for f in current.files():
+        for f in current.files() | referenced_assets(static, current):
             wanted |= {f, f + ".gz", f + ".br"}
         removed = []
         for path in sorted(gen.rglob("*")):
@@ -191,4 +215,3 @@ def clean(static: Path, keep: int | None = None) -> list[str]:
 
 def leftover_temp_files(static: Path) -> list[Path]:
     return [p for p in (static / OUTPUT_DIR).rglob(TMP_PREFIX + "*")]
-

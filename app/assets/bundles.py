@@ -8,6 +8,7 @@ fuse two files into one expression.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -33,6 +34,8 @@ class Collector:
     static: Path
     bundle: str
     files: list[str] = field(default_factory=list)
+    # Files referenced by url() in CSS: hashed name (beside the output) -> bytes.
+    assets: dict[str, bytes] = field(default_factory=dict)
 
     def add(self, path: str | os.PathLike[str]) -> None:
         rel = Path(os.path.relpath(os.path.abspath(path), self.static)).as_posix()
@@ -89,6 +92,79 @@ def _sass_error(text: str, bundle: str) -> BuildError:
     return BuildError(
         f"SCSS error: {first}{col_txt}", file=display_path(Path(path)), line=line, bundle=bundle
     )
+
+
+def digest_name(output: str, data: bytes) -> str:
+    """``gen/app.css`` -> ``gen/app.1a2b3c4d.css`` (first 8 hex of the content's sha256)."""
+    digest = hashlib.sha256(data).hexdigest()[:8]
+    stem, dot, ext = output.rpartition(".")
+    if not dot or "/" in ext:
+        return f"{output}.{digest}"
+    return f"{stem}.{digest}.{ext}"
+
+
+_URL = re.compile(r"""url\(\s*(?:(["'])(.*?)\1|([^)'"\s]+))\s*\)""")
+_EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|/|#)", re.IGNORECASE)
+
+
+class UrlFilter(Filter):
+    """Copy files referenced by relative url()s under hashed names; point the CSS at them.
+
+    A url() resolves relative to the source file that names it (for SCSS, the entry
+    point: libsass does not rewrite urls from partials), as a browser would.
+    """
+
+    name = "css_urls"
+    max_debug_level = None
+
+    def __init__(self, collector: Collector) -> None:
+        super().__init__()
+        self.collector = collector
+
+    def input(self, _in: Any, out: Any, source_path: str, **kw: Any) -> None:
+        base = Path(source_path).parent
+        static = self.collector.static
+
+        def rewrite(m: re.Match[str]) -> str:
+            url = m.group(2) if m.group(1) else m.group(3)
+            if not url or _EXTERNAL.match(url):
+                return m.group(0)
+            path_part = re.split(r"[?#]", url, maxsplit=1)[0]
+            suffix = url[len(path_part) :]
+            target = Path(os.path.normpath(base / path_part))
+            try:
+                target.relative_to(static)
+                data = target.read_bytes()
+            except (ValueError, OSError):
+                raise self._missing(url, source_path) from None
+            self.collector.add(target)
+            name = digest_name(target.name, data)
+            self.collector.assets[name] = data
+            return f'url("{name}{suffix}")'
+
+        out.write(_URL.sub(rewrite, _in.read()))
+
+    def _missing(self, url: str, source_path: str) -> BuildError:
+        # The compiled CSS has no line of its own: find the source that wrote the url().
+        static = self.collector.static
+        for rel in [*self.collector.files, Path(source_path).relative_to(static).as_posix()]:
+            try:
+                lines = (static / rel).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for i, line in enumerate(lines, 1):
+                if url in line:
+                    return BuildError(
+                        f"url({url}) names a file that does not exist in static/",
+                        file=display_path(static / rel),
+                        line=i,
+                        bundle=self.collector.bundle,
+                    )
+        return BuildError(
+            f"url({url}) names a file that does not exist in static/",
+            file=display_path(Path(source_path)),
+            bundle=self.collector.bundle,
+        )
 
 
 class MinifyFilter(Filter):
@@ -157,6 +233,8 @@ def to_bundle(
             filters.append(MinifyFilter(name, bundle.kind, bundle.name))
     if bundle.kind == "js":
         filters.append(JoinJS())
+    elif not any(isinstance(c, Ref | BundleSpec) for c in bundle.contents):
+        filters.append(UrlFilter(collector))
     return Bundle(*contents, filters=filters)
 
 
@@ -186,7 +264,8 @@ def compile_bundle(spec: Spec, name: str, *, minify: bool = True, dev: bool = Fa
     text = buf.getvalue()
     if text and not text.endswith("\n"):
         text += "\n"
-    return Compiled(name, bundle.kind, text.encode("utf-8"), tuple(files))
+    assets = tuple(sorted(collector.assets.items()))
+    return Compiled(name, bundle.kind, text.encode("utf-8"), tuple(files), assets)
 
 
 @dataclass(frozen=True)
@@ -195,3 +274,4 @@ class Compiled:
     kind: str
     data: bytes
     sources: tuple[str, ...]  # every file read, relative to static/
+    assets: tuple[tuple[str, bytes], ...] = ()  # url() files: hashed name -> bytes

@@ -17,9 +17,7 @@ from .spec import Spec, display_path
 _HELPER = re.compile(r"""\bbundle_(?:url|tags)\(\s*(["'])([^"']+)\1""")
 _ASSETS_TAG = re.compile(r"""\{%-?\s*assets\s+(.*?)-?%\}""", re.DOTALL)
 _TAG_NAME = re.compile(r"""^\s*(["'])([^"']+)\1\s*(?:,|$)""")
-_URL_FOR = re.compile(
-    r"""url_for\(\s*(["'])static\1\s*,\s*filename\s*=\s*(["'])([^"']+)\2"""
-)
+_URL_FOR = re.compile(r"""url_for\(\s*(["'])static\1\s*,\s*filename\s*=\s*(["'])([^"']+)\2""")
 TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".txt", ".xml")
 
 

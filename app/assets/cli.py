@@ -8,7 +8,6 @@ under the same entry-point name; whichever entry point loads last, it is one gro
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import IO, Any
 
@@ -118,4 +117,21 @@ def clean_command(keep: int | None) -> None:
     click.echo(f"{len(removed)} file(s) removed")
 
 
-__all__ = ["assets", "sys"]
+@assets.command("watch")
+@with_appcontext
+def watch_command() -> None:
+    """Build, then rebuild the affected bundles whenever a source or assets.yml changes."""
+    from .watch import watch
+
+    state = _state()
+    try:
+        watch(
+            state.config_path,
+            state.static,
+            static_url=state.static_url,
+            keep=state.keep,
+            echo=lambda line: click.echo(line, err=line.startswith("error:")),
+            report=_report,
+        )
+    except KeyboardInterrupt:
+        click.echo("stopped")

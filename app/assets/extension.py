@@ -12,9 +12,11 @@ from flask import Flask
 from webassets import Bundle
 
 from . import manifest as manifest_mod
+from .dev import init_dev
 from .errors import MissingBundleError
 from .helpers import bundle_tags, bundle_url, entry_url
 from .resolver import BuildingResolver, ManifestResolver, Resolver
+from .serving import wrap_static
 from .spec import OUTPUT_DIR
 
 # Set by the `flask assets` group: those commands build the manifest, so they must
@@ -86,9 +88,13 @@ class AssetPipeline:
             keep=int(app.config["ASSETS_KEEP"]),
         )
         app.extensions["assets"] = state
-        if not state.auto_build and not manifest_optional.get():
-            # Production: fail at start-up, not with a 500 on every request.
-            state._resolver = state.make_resolver()
+        if not state.auto_build:
+            if not manifest_optional.get():
+                # Production: fail at start-up, not with a 500 on every request.
+                state._resolver = state.make_resolver()
+            wrap_static(app, state.static, state.static_url)
+        else:
+            init_dev(app, state)
         app.jinja_env.globals.update(bundle_url=bundle_url, bundle_tags=bundle_tags)
         _FlaskAssetsEnvironment(app, state)
 

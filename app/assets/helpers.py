@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from markupsafe import Markup, escape
 
+from .errors import AssetError, MissingBundleError
 from .manifest import Entry
 
 
@@ -19,18 +20,36 @@ def entry_url(entry: Entry, base_url: str | None) -> str:
     return entry.url
 
 
-def bundle_url(name: str) -> str:
+def _entry(name: str) -> Entry | None:
+    """The bundle's entry; in development a failed first build yields None (the overlay
+    shows the error) instead of a 500."""
     state = _state()
-    return entry_url(state.resolver.entry(name), state.base_url)
+    try:
+        return state.resolver.entry(name)
+    except MissingBundleError:
+        raise
+    except AssetError:
+        if state.auto_build:
+            return None
+        raise
+
+
+def bundle_url(name: str) -> str:
+    entry = _entry(name)
+    return entry_url(entry, _state().base_url) if entry else ""
 
 
 def bundle_tags(name: str) -> Markup:
     state = _state()
-    entry = state.resolver.entry(name)
+    entry = _entry(name)
+    if entry is None:
+        return Markup(f"<!-- bundle '{escape(name)}' failed to build -->")
     url = escape(entry_url(entry, state.base_url))
-    sri = ""
+    attrs = ""
     if state.sri:
-        sri = f' integrity="{escape(entry.integrity)}" crossorigin="anonymous"'
+        attrs += f' integrity="{escape(entry.integrity)}" crossorigin="anonymous"'
+    if state.auto_build:
+        attrs += f' data-bundle="{escape(name)}"'  # the live-reload client finds it by name
     if entry.type == "css":
-        return Markup(f'<link rel="stylesheet" href="{url}"{sri}>')
-    return Markup(f'<script src="{url}"{sri}></script>')
+        return Markup(f'<link rel="stylesheet" href="{url}"{attrs}>')
+    return Markup(f'<script src="{url}"{attrs}></script>')

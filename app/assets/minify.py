@@ -16,7 +16,6 @@ the input is present, unchanged and in order in the output.  Anything else is an
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
@@ -272,8 +271,10 @@ def _scan_js(source: str) -> list[_Span]:
             control = parens.pop() if parens else False
             prev_class = _EXPR_START if control else _EXPR_END
         elif token == "{":
-            if prev_tok == "" or prev_tok in _BLOCK_BRACE_AFTER or (
-                prev_class == _EXPR_END and prev_tok not in _REGEX_AFTER_WORDS
+            if (
+                prev_tok == ""
+                or prev_tok in _BLOCK_BRACE_AFTER
+                or (prev_class == _EXPR_END and prev_tok not in _REGEX_AFTER_WORDS)
             ):
                 braces.append("block")
             else:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import deps
-from .builder import make_entry, write_output
+from .builder import make_entry, write_compiled
 from .bundles import compile_bundle
 from .errors import AssetError, MissingBundleError
 from .manifest import Entry, Manifest
@@ -81,6 +81,8 @@ class BuildingResolver:
         self._spec_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._built: dict[str, _Built] = {}
+        # A bundle that never built: the error and the stamps that would make it retry.
+        self._failed: dict[str, tuple[AssetError, tuple[deps.Stamp, ...]]] = {}
         self.errors: dict[str, AssetError] = {}
         self.rebuilds = 0
 
@@ -100,6 +102,7 @@ class BuildingResolver:
                 self.errors.pop("assets.yml", None)
                 if self._spec is not None and spec != self._spec:
                     self._built.clear()
+                    self._failed.clear()
                 self._spec = spec
                 self._spec_stamps = deps.stamp([str(self.config_path)], started)
             return self._spec
@@ -119,6 +122,9 @@ class BuildingResolver:
             built = self._built.get(name)
             if built is not None and not deps.changed(built.stamps):
                 return built.entry
+            failed = self._failed.get(name)
+            if built is None and failed is not None and not deps.changed(failed[1]):
+                raise failed[0]
             return self._rebuild(spec, name, built)
 
     def _rebuild(self, spec: Spec, name: str, old: _Built | None) -> Entry:
@@ -128,15 +134,21 @@ class BuildingResolver:
         except AssetError as exc:
             self.errors[name] = exc
             if old is None:
+                files = [str(spec.static_folder / f) for f in spec.files(name)]
+                if exc.file:
+                    files.append(str(Path(exc.file).resolve()))
+                self._failed[name] = (exc, deps.stamp(files, started))
                 raise
             # Serve the last good output; stamp now so we retry on the next edit only.
             files = [str(spec.static_folder / f) for f in old.entry.sources]
             self._built[name] = _Built(old.entry, deps.stamp(files, started))
             return old.entry
         self.errors.pop(name, None)
+        self._failed.pop(name, None)
         entry = make_entry(spec, compiled, self.static_url)
         entry = _in_dev_dir(entry, self.static_url)
-        write_output(self.static, entry.file, compiled.data)
+        # Development serves uncompressed; brotli at quality 11 would slow every save.
+        write_compiled(self.static, entry.file, compiled, compress=False)
         files = [str(spec.static_folder / f) for f in compiled.sources]
         self._built[name] = _Built(entry, deps.stamp(files, started))
         self.rebuilds += 1

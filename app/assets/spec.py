@@ -126,9 +126,7 @@ class _Loader:
             if not _NAME.match(name):
                 raise self.error(f"invalid bundle name {name!r}", _line(key))
             if name in raw:
-                raise self.error(
-                    f"declared twice (first on line {lines[name]})", _line(key), name
-                )
+                raise self.error(f"declared twice (first on line {lines[name]})", _line(key), name)
             raw[name] = value
             lines[name] = _line(key)
         bundles = {
@@ -188,9 +186,9 @@ class _Loader:
             raise self.error("'contents' is empty", _line(cnode), name)
 
         filters: list[str] = []
-        for f, fline in self.strings(fields["filters"], name, "'filters'") if (
-            "filters" in fields
-        ) else []:
+        for f, fline in (
+            self.strings(fields["filters"], name, "'filters'") if ("filters" in fields) else []
+        ):
             if f not in KNOWN_FILTERS:
                 known = ", ".join(KNOWN_FILTERS)
                 raise self.error(f"unknown filter '{f}' (known: {known})", fline, name)
@@ -210,9 +208,7 @@ class _Loader:
         wrong = [f for f in filters if f not in (CSS_FILTERS if kind == "css" else JS_FILTERS)]
         if wrong:
             raise self.error(f"filter '{wrong[0]}' does not apply to a {kind} bundle", line, name)
-        return BundleSpec(
-            name, tuple(contents), tuple(filters), output, tuple(depends), kind, line
-        )
+        return BundleSpec(name, tuple(contents), tuple(filters), output, tuple(depends), kind, line)
 
     def sources(self, pattern: str, line: int, bundle: str) -> list[str]:
         if os.path.isabs(pattern) or pattern.startswith("~"):

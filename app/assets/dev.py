@@ -1,0 +1,169 @@
+"""Development loop: error overlay in the page, live reload over server-sent events.
+
+Only wired when auto-build is on; the endpoints do not exist in production.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Flask, Response, current_app, stream_with_context
+from markupsafe import Markup, escape
+
+from .errors import AssetError
+
+if TYPE_CHECKING:
+    from .extension import PipelineState
+    from .resolver import BuildingResolver
+
+PREFIX = "/__assets"
+POLL_SECONDS = 0.25
+# EventSource reconnects by itself; a bounded stream frees the server thread.
+STREAM_SECONDS = 300.0
+CLIENT_JS = Path(__file__).with_name("livereload.js")
+
+log = logging.getLogger("app.assets")
+
+
+def overlay_html(errors: list[AssetError]) -> Markup:
+    items = "".join(
+        f'<li><code class="where">{escape(_where(e))}</code>'
+        f'<pre class="msg">{escape(e.message)}</pre></li>'
+        for e in errors
+    )
+    return Markup(
+        '<div id="assets-error-overlay" role="alert" style="position:fixed;inset:0;'
+        "z-index:2147483647;background:rgba(20,20,20,.92);color:#fff;padding:2rem;"
+        'font:14px/1.5 monospace;overflow:auto"><h2 style="color:#ff6b6b;margin-top:0">'
+        f"Asset build failed</h2><ul style='list-style:none;padding:0'>{items}</ul>"
+        "<p>Fix the file and save: this page updates by itself.</p></div>"
+    )
+
+
+def _where(err: AssetError) -> str:
+    parts = [p for p in (err.file, err.line and str(err.line)) if p]
+    where = ":".join(parts)
+    return f"{where} (bundle '{err.bundle}')" if err.bundle else where or "assets"
+
+
+def error_payload(errors: list[AssetError]) -> list[dict[str, object]]:
+    return [
+        {"file": e.file, "line": e.line, "bundle": e.bundle, "message": e.message, "text": str(e)}
+        for e in errors
+    ]
+
+
+class DevTools:
+    """Per-app dev state: which errors were logged, the template stamps."""
+
+    def __init__(self, app: Flask, state: PipelineState) -> None:
+        self.state = state
+        self.live = bool(app.config["ASSETS_LIVE_RELOAD"])
+        self.templates = Path(app.root_path, app.template_folder or "templates")
+        self._logged: set[str] = set()
+
+    @property
+    def resolver(self) -> BuildingResolver:
+        return self.state.resolver  # type: ignore[return-value]
+
+    def errors(self) -> list[AssetError]:
+        errs = list(self.resolver.errors.values())
+        for e in errs:
+            if str(e) not in self._logged:
+                self._logged.add(str(e))
+                log.error("%s", e)
+        self._logged &= {str(e) for e in errs}
+        return errs
+
+    def template_stamp(self) -> tuple[tuple[str, int], ...]:
+        out = []
+        for p in sorted(self.templates.rglob("*")):
+            try:
+                out.append((str(p), p.stat().st_mtime_ns))
+            except OSError:
+                continue
+        return tuple(out)
+
+    def inject(self, response: Response) -> Response:
+        """Add the overlay (on errors) and the live-reload client to HTML pages."""
+        if response.mimetype != "text/html" or response.direct_passthrough:
+            return response
+        extra = ""
+        errs = self.errors()
+        if errs:
+            extra += overlay_html(errs)
+        if self.live:
+            extra += f'<script src="{PREFIX}/client.js" data-assets-live></script>'
+        if not extra:
+            return response
+        body = response.get_data(as_text=True)
+        at = body.lower().rfind("</body>")
+        body = body[:at] + extra + body[at:] if at != -1 else body + extra
+        response.set_data(body)
+        return response
+
+    def events(self) -> Iterator[str]:
+        """Server-sent events: css (swap in place), js/template (reload), error, ok."""
+        resolver = self.resolver
+        urls = {}
+        sent_errors: list[str] = []
+        templates = self.template_stamp()
+        end = time.monotonic() + STREAM_SECONDS
+        yield "retry: 500\n\n"
+        while time.monotonic() < end:
+            try:
+                names = resolver.names()
+            except AssetError:
+                names = []
+            for name in names:
+                try:
+                    entry = resolver.entry(name)
+                except AssetError:
+                    continue
+                if name in urls and urls[name] != entry.url:
+                    data = {"bundle": name, "url": entry.url, "integrity": entry.integrity}
+                    yield _event(entry.type, data)
+                urls[name] = entry.url
+            errs = self.errors()
+            texts = [str(e) for e in errs]
+            if texts != sent_errors:
+                yield _event("error" if errs else "ok", {"errors": error_payload(errs)})
+                sent_errors = texts
+            now = self.template_stamp()
+            if now != templates:
+                templates = now
+                yield _event("template", {})
+            time.sleep(POLL_SECONDS)
+
+
+def _event(kind: str, data: dict[str, object]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+
+
+def init_dev(app: Flask, state: PipelineState) -> None:
+    tools = DevTools(app, state)
+    app.extensions["assets_dev"] = tools
+    app.after_request(tools.inject)
+    if not tools.live:
+        return
+    bp = Blueprint("assets_dev", __name__, url_prefix=PREFIX)
+
+    @bp.get("/client.js")
+    def client() -> Response:
+        return Response(CLIENT_JS.read_text(encoding="utf-8"), mimetype="text/javascript")
+
+    @bp.get("/events")
+    def events() -> Response:
+        tools = current_app.extensions["assets_dev"]
+        return Response(
+            stream_with_context(tools.events()),
+            mimetype="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    app.register_blueprint(bp)

@@ -1,0 +1,122 @@
+"""`flask assets watch`: rebuild affected bundles on file-system events (watchdog)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from . import builder
+from . import manifest as manifest_mod
+from .errors import AssetError
+from .spec import OUTPUT_DIR, Spec, load_spec
+
+DEBOUNCE_SECONDS = 0.05
+
+
+class _Changes(FileSystemEventHandler):
+    def __init__(self, static: Path, config: Path) -> None:
+        self.gen = (static / OUTPUT_DIR).resolve()
+        self.config = config.resolve()
+        self.paths: set[Path] = set()
+        self.event = threading.Event()
+        self.lock = threading.Lock()
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if not raw:
+                continue
+            path = Path(str(raw)).resolve()
+            if path == self.gen or self.gen in path.parents:
+                continue  # our own outputs
+            if path.parent == self.config.parent and path != self.config:
+                continue  # the project folder: only assets.yml matters there
+            with self.lock:
+                self.paths.add(path)
+            self.event.set()
+
+    def take(self) -> set[Path]:
+        with self.lock:
+            paths, self.paths = self.paths, set()
+            self.event.clear()
+        return paths
+
+
+def affected(spec: Spec, manifest: manifest_mod.Manifest, paths: set[Path]) -> list[str]:
+    """Bundles that read any of ``paths`` (per the manifest's exact sources)."""
+    static = spec.static_folder.resolve()
+    rels = set()
+    for p in paths:
+        try:
+            rels.add(p.relative_to(static).as_posix())
+        except ValueError:
+            continue
+    out = []
+    for name in spec.outputs:
+        entry = manifest.bundles.get(name)
+        sources = set(entry.sources) if entry else set(spec.files(name))
+        if entry is None or sources & rels:
+            out.append(name)
+    return out
+
+
+def watch(
+    config: Path,
+    static: Path,
+    *,
+    static_url: str,
+    keep: int,
+    echo: Callable[[str], None],
+    report: Callable[[builder.Result], None],
+    stop: threading.Event | None = None,
+) -> None:
+    """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C)."""
+    stop = stop or threading.Event()
+    handler = _Changes(static, config)
+    observer = Observer()
+    observer.schedule(handler, str(static), recursive=True)
+    observer.schedule(handler, str(config.parent), recursive=False)
+    observer.start()
+    try:
+        _build(config, static, None, static_url, keep, echo, report)
+        echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
+        while not stop.is_set():
+            if not handler.event.wait(0.2):
+                continue
+            time.sleep(DEBOUNCE_SECONDS)  # an editor's save is often several events
+            paths = handler.take()
+            _build(config, static, paths, static_url, keep, echo, report)
+    finally:
+        observer.stop()
+        observer.join()
+
+
+def _build(
+    config: Path,
+    static: Path,
+    paths: set[Path] | None,
+    static_url: str,
+    keep: int,
+    echo: Callable[[str], None],
+    report: Callable[[builder.Result], None],
+) -> None:
+    try:
+        spec = load_spec(config, static)
+        names = None
+        if paths is not None and config.resolve() not in paths:
+            try:
+                current = manifest_mod.load(static / OUTPUT_DIR / manifest_mod.FILENAME)
+            except AssetError:
+                current = manifest_mod.Manifest({})
+            names = affected(spec, current, paths)
+            if not names:
+                return
+        builder.build(spec, names, static_url=static_url, keep=keep, report=report)
+    except AssetError as exc:
+        echo(f"error: {exc}")
