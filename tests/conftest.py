@@ -70,3 +70,45 @@ def run_flask(root: Path, *args: str, timeout: float = 120, **env: str) -> Any:
         text=True,
         timeout=timeout,
     )
+
+
+# --- Added for the pipeline contract tests (test_spec/builder/cli/check/helpers/production).
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cli_flag() -> Any:
+    """Each test starts with the `flask assets` start-up flag unset, whatever ran before.
+
+    Invoking the group in-process (``test_cli_runner``) sets a ContextVar that is never
+    reset; without this, one CLI test would change how later tests' apps start.
+    ``tests/test_cli.py::test_in_process_cli_does_not_leak_into_later_apps`` covers the
+    leak itself inside a single test.
+    """
+    from app.assets.extension import manifest_optional
+
+    token = manifest_optional.set(False)
+    yield
+    manifest_optional.reset(token)
+
+
+def sri(data: bytes) -> str:
+    """The Subresource Integrity value of ``data``, computed independently of the app."""
+    import base64
+    import hashlib
+
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads((root / "static" / "gen" / "manifest.json").read_bytes())
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> bytes)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
