@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from webassets import Bundle
 from webassets import Environment as WebassetsEnvironment
 from webassets.filter import Filter
 
+from .cache import Cache, file_digest, key
 from .errors import BuildError
 from .minify import MinifyError, join_js, minify_css, minify_js
 from .spec import BundleSpec, Ref, Spec, display_path
@@ -33,6 +35,7 @@ class Collector:
 
     static: Path
     bundle: str
+    cache: Cache | None = None
     files: list[str] = field(default_factory=list)
     # Files referenced by url() in CSS: hashed name (beside the output) -> bytes.
     assets: dict[str, bytes] = field(default_factory=dict)
@@ -62,6 +65,15 @@ class SassFilter(Filter):
         if Path(source_path).suffix not in (".scss", ".sass"):
             out.write(_in.read())
             return
+        cache = self.collector.cache
+        ck = key("sass", os.path.abspath(source_path), str(self.dev))
+        hit = cache.get_json(ck) if cache else None
+        if hit and all(file_digest(p) == d for p, d in hit["deps"]):
+            for p, _ in hit["deps"]:
+                self.collector.add(p)
+            out.write(hit["css"])
+            return
+        started = time.time_ns()
         try:
             css, smap = sass.compile(
                 filename=source_path,
@@ -74,11 +86,26 @@ class SassFilter(Filter):
         except sass.CompileError as exc:
             raise _sass_error(str(exc), self.collector.bundle) from None
         base = os.path.dirname(source_path)
-        for src in json.loads(smap).get("sources", []):
-            self.collector.add(os.path.join(base, src))
+        deps = [os.path.abspath(os.path.join(base, src)) for src in json.loads(smap)["sources"]]
+        for p in deps:
+            self.collector.add(p)
         if not self.dev:
             css = _MAP_COMMENT.sub("\n", css)
+        if cache and not _modified_since(deps, started):
+            # A list keeps libsass's order of sources.
+            cache.put_json(ck, {"deps": [[p, file_digest(p)] for p in deps], "css": css})
         out.write(css)
+
+
+def _modified_since(paths: list[str], started_ns: int) -> bool:
+    """A file edited during the compile may not match the output: do not cache that."""
+    for p in paths:
+        try:
+            if os.stat(p).st_mtime_ns >= started_ns - 10_000_000:
+                return True
+        except OSError:
+            return True
+    return False
 
 
 def _sass_error(text: str, bundle: str) -> BuildError:
@@ -168,27 +195,57 @@ class UrlFilter(Filter):
 
 
 class MinifyFilter(Filter):
-    """Run a verified minifier over the whole bundle."""
+    """A verified minifier, cached by content: per file for JS, per bundle for CSS."""
 
     max_debug_level = None
 
-    def __init__(self, engine: str, kind: str, bundle: str) -> None:
+    def __init__(self, engine: str, kind: str, bundle: str, cache: Cache | None) -> None:
         super().__init__()
         self.name = engine
         self.engine = engine
         self.kind = kind
         self.bundle = bundle
+        self.cache = cache
 
-    def output(self, _in: Any, out: Any, **kw: Any) -> None:
+    def _minify(self, text: str, source: str | None) -> str:
+        ck = key("min", self.kind, self.engine, text)
+        if self.cache:
+            hit = self.cache.get(ck)
+            if hit is not None:
+                return hit.decode("utf-8")
         fn = minify_css if self.kind == "css" else minify_js
         try:
-            out.write(fn(_in.read(), self.engine))
+            result = fn(text, self.engine)
         except MinifyError as exc:
-            where = f" at line {exc.line} of the joined bundle" if exc.line else ""
+            if source:
+                raise BuildError(
+                    f"{self.engine}: {exc.args[0]}",
+                    file=display_path(Path(source)),
+                    line=exc.line,
+                    bundle=self.bundle,
+                ) from None
+            where = f" at line {exc.line} of the compiled bundle" if exc.line else ""
             raise BuildError(f"{self.engine}: {exc.args[0]}{where}", bundle=self.bundle) from None
+        if self.cache:
+            self.cache.put(ck, result.encode("utf-8"))
+        return result
 
     def unique(self) -> Any:
         return self.engine
+
+
+class JSMinifyFilter(MinifyFilter):
+    """Minify each JS file on its own, so an edit re-minifies only that file."""
+
+    def input(self, _in: Any, out: Any, source_path: str, **kw: Any) -> None:
+        out.write(self._minify(_in.read(), source_path))
+
+
+class CSSMinifyFilter(MinifyFilter):
+    """Minify the compiled CSS of the whole bundle."""
+
+    def output(self, _in: Any, out: Any, **kw: Any) -> None:
+        out.write(self._minify(_in.read(), None))
 
 
 class JoinJS(Filter):
@@ -230,7 +287,8 @@ def to_bundle(
         if name == "libsass":
             filters.append(SassFilter(collector, dev=dev))
         elif minify:
-            filters.append(MinifyFilter(name, bundle.kind, bundle.name))
+            cls = CSSMinifyFilter if bundle.kind == "css" else JSMinifyFilter
+            filters.append(cls(name, bundle.kind, bundle.name, collector.cache))
     if bundle.kind == "js":
         filters.append(JoinJS())
     elif not any(isinstance(c, Ref | BundleSpec) for c in bundle.contents):
@@ -238,10 +296,17 @@ def to_bundle(
     return Bundle(*contents, filters=filters)
 
 
-def compile_bundle(spec: Spec, name: str, *, minify: bool = True, dev: bool = False) -> Compiled:
+def compile_bundle(
+    spec: Spec,
+    name: str,
+    *,
+    minify: bool = True,
+    dev: bool = False,
+    cache: Cache | None = None,
+) -> Compiled:
     """Build one bundle in memory; raises :class:`BuildError` with file and line."""
     bundle = spec.bundles[name]
-    collector = Collector(spec.static_folder, name)
+    collector = Collector(spec.static_folder, name, cache)
     wa = to_bundle(spec, bundle, collector, minify=minify, dev=dev)
     wa.output = bundle.output or f"{name}.{bundle.kind}"  # written to a buffer, not here
     wa.env = make_environment(spec.static_folder)

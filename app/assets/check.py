@@ -9,6 +9,7 @@ from pathlib import Path
 from . import manifest as manifest_mod
 from .builder import integrity
 from .bundles import compile_bundle
+from .cache import Cache
 from .deps import newer_than
 from .errors import AssetError
 from .spec import Spec, display_path
@@ -21,7 +22,7 @@ _URL_FOR = re.compile(r"""url_for\(\s*(["'])static\1\s*,\s*filename\s*=\s*(["'])
 TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".txt", ".xml")
 
 
-def stale_bundles(spec: Spec, manifest_path: Path) -> list[str]:
+def stale_bundles(spec: Spec, manifest_path: Path, cache_dir: Path | None = None) -> list[str]:
     """Problems with the built outputs; compares content, not only timestamps."""
     try:
         manifest = manifest_mod.load(manifest_path)
@@ -44,7 +45,7 @@ def stale_bundles(spec: Spec, manifest_path: Path) -> list[str]:
             problems.append(f"bundle '{name}': {entry.file} does not match the manifest; rebuild")
             continue
         try:
-            fresh = compile_bundle(spec, name)
+            fresh = compile_bundle(spec, name, cache=Cache(cache_dir) if cache_dir else None)
         except AssetError as exc:
             problems.append(str(exc))
             continue

@@ -65,8 +65,10 @@ def _report(r: builder.Result) -> None:
 
 @assets.command("build")
 @click.argument("bundles", nargs=-1)
+@click.option("--jobs", "-j", type=int, default=None, help="Parallel processes (default: cores).")
+@click.option("--no-cache", is_flag=True, help="Ignore and do not write the build cache.")
 @with_appcontext
-def build_command(bundles: tuple[str, ...]) -> None:
+def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) -> None:
     """Compile, minify and hash bundles into static/gen/ and write the manifest.
 
     With BUNDLE names, build only those; the manifest keeps the others.
@@ -80,6 +82,8 @@ def build_command(bundles: tuple[str, ...]) -> None:
             static_url=state.static_url,
             keep=state.keep,
             report=_report,
+            cache_dir=None if no_cache else state.cache_dir,
+            jobs=jobs,
         )
     except AssetError as exc:
         raise AssetCommandError(str(exc)) from None
@@ -94,7 +98,9 @@ def check_command() -> None:
     folders = [Path(current_app.root_path).parent / "templates"]
     if current_app.template_folder:
         folders = [Path(current_app.root_path) / current_app.template_folder]
-    problems = stale_bundles(spec, state.manifest_path) + template_problems(spec, folders)
+    problems = stale_bundles(spec, state.manifest_path, state.cache_dir) + template_problems(
+        spec, folders
+    )
     for p in problems:
         click.echo(p, err=True)
     if problems:
@@ -130,6 +136,7 @@ def watch_command() -> None:
             state.static,
             static_url=state.static_url,
             keep=state.keep,
+            cache_dir=state.cache_dir,
             echo=lambda line: click.echo(line, err=line.startswith("error:")),
             report=_report,
         )

@@ -20,6 +20,10 @@ class AssetError(Exception):
         self.bundle = bundle
         super().__init__(self.format())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only fields: rebuild through a helper so errors cross process pools.
+        return (_rebuild, (type(self), self.message, self.file, self.line, self.bundle))
+
     def format(self) -> str:
         where = ""
         if self.file:
@@ -42,3 +46,9 @@ class MissingBundleError(AssetError):
 
 class ManifestError(AssetError):
     """The manifest is missing or unreadable."""
+
+
+def _rebuild(
+    cls: type[AssetError], message: str, file: str | None, line: int | None, bundle: str | None
+) -> AssetError:
+    return cls(message, file=file, line=line, bundle=bundle)

@@ -36,6 +36,7 @@ class PipelineState:
     base_url: str | None
     sri: bool
     keep: int
+    cache_dir: Path | None
     _resolver: Resolver | None = field(default=None, repr=False)
 
     @property
@@ -56,6 +57,7 @@ class PipelineState:
                 self.static_url,
                 minify=not self.debug,
                 dev=self.debug,
+                cache_dir=self.cache_dir,
             )
         return ManifestResolver(manifest_mod.load(self.manifest_path))
 
@@ -76,6 +78,9 @@ class AssetPipeline:
         app.config.setdefault("ASSETS_LIVE_RELOAD", app.debug)
         app.config.setdefault("ASSETS_SRI", True)
         app.config.setdefault("ASSETS_KEEP", 3)
+        app.config.setdefault(
+            "ASSETS_CACHE_DIR", str(Path(app.static_folder).parent / ".cache/assets")
+        )
         assert app.static_folder is not None, "the pipeline needs a static folder"
         state = PipelineState(
             config_path=Path(app.config["ASSETS_CONFIG"]),
@@ -86,6 +91,9 @@ class AssetPipeline:
             base_url=app.config["ASSETS_URL"] or None,
             sri=_bool(app.config["ASSETS_SRI"]),
             keep=int(app.config["ASSETS_KEEP"]),
+            cache_dir=Path(app.config["ASSETS_CACHE_DIR"])
+            if app.config["ASSETS_CACHE_DIR"]
+            else None,
         )
         app.extensions["assets"] = state
         if not state.auto_build:

@@ -16,6 +16,7 @@ from typing import Protocol
 from . import deps
 from .builder import make_entry, write_compiled
 from .bundles import compile_bundle
+from .cache import Cache
 from .errors import AssetError, MissingBundleError
 from .manifest import Entry, Manifest
 from .spec import OUTPUT_DIR, Spec, load_spec
@@ -68,6 +69,7 @@ class BuildingResolver:
         *,
         minify: bool,
         dev: bool,
+        cache_dir: Path | None = None,
         on_rebuild: Callable[[str, Entry], None] | None = None,
     ) -> None:
         self.config_path = config_path
@@ -76,6 +78,7 @@ class BuildingResolver:
         self.minify = minify
         self.dev = dev
         self.on_rebuild = on_rebuild
+        self.cache = Cache(cache_dir) if cache_dir else None
         self._spec: Spec | None = None
         self._spec_stamps: tuple[deps.Stamp, ...] = ()
         self._spec_lock = threading.Lock()
@@ -130,7 +133,9 @@ class BuildingResolver:
     def _rebuild(self, spec: Spec, name: str, old: _Built | None) -> Entry:
         started = time.time_ns()
         try:
-            compiled = compile_bundle(spec, name, minify=self.minify, dev=self.dev)
+            compiled = compile_bundle(
+                spec, name, minify=self.minify, dev=self.dev, cache=self.cache
+            )
         except AssetError as exc:
             self.errors[name] = exc
             if old is None:

@@ -74,6 +74,7 @@ def watch(
     keep: int,
     echo: Callable[[str], None],
     report: Callable[[builder.Result], None],
+    cache_dir: Path | None = None,
     stop: threading.Event | None = None,
 ) -> None:
     """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C)."""
@@ -84,14 +85,14 @@ def watch(
     observer.schedule(handler, str(config.parent), recursive=False)
     observer.start()
     try:
-        _build(config, static, None, static_url, keep, echo, report)
+        _build(config, static, None, static_url, keep, echo, report, cache_dir)
         echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
         while not stop.is_set():
             if not handler.event.wait(0.2):
                 continue
             time.sleep(DEBOUNCE_SECONDS)  # an editor's save is often several events
             paths = handler.take()
-            _build(config, static, paths, static_url, keep, echo, report)
+            _build(config, static, paths, static_url, keep, echo, report, cache_dir)
     finally:
         observer.stop()
         observer.join()
@@ -105,6 +106,7 @@ def _build(
     keep: int,
     echo: Callable[[str], None],
     report: Callable[[builder.Result], None],
+    cache_dir: Path | None,
 ) -> None:
     try:
         spec = load_spec(config, static)
@@ -117,6 +119,15 @@ def _build(
             names = affected(spec, current, paths)
             if not names:
                 return
-        builder.build(spec, names, static_url=static_url, keep=keep, report=report)
+        # Serial: forking a process pool from a process with watcher threads is unsafe.
+        builder.build(
+            spec,
+            names,
+            static_url=static_url,
+            keep=keep,
+            report=report,
+            cache_dir=cache_dir,
+            jobs=1,
+        )
     except AssetError as exc:
         echo(f"error: {exc}")
