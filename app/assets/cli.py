@@ -28,7 +28,9 @@ _flask_assets_callback = assets.callback
 
 def _group_callback(*args: Any, **kwargs: Any) -> Any:
     # These commands make the manifest; production start-up must not demand it here.
-    manifest_optional.set(True)
+    token = manifest_optional.set(True)
+    # Only for this command: later apps in the same process must demand the manifest.
+    click.get_current_context().call_on_close(lambda: manifest_optional.reset(token))
     if _flask_assets_callback is not None:
         return _flask_assets_callback(*args, **kwargs)
     return None
