@@ -10,10 +10,11 @@ We only tell it which files are content-hashed and so may be cached forever.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort
 from whitenoise import WhiteNoise
 
 from .spec import OUTPUT_DIR
@@ -37,10 +38,27 @@ def _headers(headers: Any, path: str, url: str) -> None:
 
 def wrap_static(app: Flask, static: Path, prefix: str) -> None:
     """Serve ``static/`` through WhiteNoise in front of the Flask app."""
-    app.wsgi_app = WhiteNoise(  # type: ignore[method-assign]
+    wn = WhiteNoise(
         app.wsgi_app,
         root=str(static),
         prefix=prefix.strip("/") + "/",
         max_age=SHORT_MAX_AGE,
         add_headers_function=_headers,
     )
+    # Lock files and temporaries are ours, not the site's.
+    wn.files = {url: f for url, f in wn.files.items() if "/." not in url}
+    app.wsgi_app = wn  # type: ignore[method-assign]
+    static_view = app.view_functions.get("static")
+    if static_view is not None:
+        app.view_functions["static"] = _no_hidden(static_view)
+
+
+def _no_hidden(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Flask's fallback static route: never serve dotfiles (locks, temporaries)."""
+
+    def static(filename: str) -> Any:
+        if any(part.startswith(".") for part in filename.split("/")):
+            abort(404)
+        return view(filename)
+
+    return static

@@ -1,0 +1,154 @@
+"""Template helpers: bundle_url, bundle_tags and Flask-Assets' {% assets %} tag."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import REPO, read_manifest
+from flask import Flask, render_template_string
+
+from app.assets import AssetError
+from app.assets.spec import load_spec
+
+
+class Tags(HTMLParser):
+    """Collects (tag, attrs) of every start tag."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def parse(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    p = Tags()
+    p.feed(html)
+    p.close()
+    return p.tags
+
+
+@pytest.fixture(params=["production", "auto_build"])
+def site(request: pytest.FixtureRequest, built: Path, make_app: Callable[..., Flask]) -> Flask:
+    """The same checks in both modes: URLs from the manifest, or built on demand."""
+    return make_app(built, ASSETS_AUTO_BUILD=request.param == "auto_build")
+
+
+def render(app: Flask, source: str) -> str:
+    with app.test_request_context("/"):
+        return render_template_string(source)
+
+
+def served_sri(app: Flask, url: str) -> str:
+    response = app.test_client().get(url)
+    assert response.status_code == 200, url
+    return "sha384-" + base64.b64encode(hashlib.sha384(response.get_data()).digest()).decode()
+
+
+@pytest.mark.parametrize("name", ["css_all", "js_all", "css_gallery", "js_gallery"])
+def test_bundle_tags_with_sri(site: Flask, name: str) -> None:
+    url = render(site, f'{{{{ bundle_url("{name}") }}}}')
+    assert url.startswith("/static/gen/")
+    tags = parse(render(site, f'{{{{ bundle_tags("{name}") }}}}'))
+    assert len(tags) == 1
+    tag, attrs = tags[0]
+    if name.startswith("css"):
+        assert tag == "link"
+        assert attrs["rel"] == "stylesheet"
+        assert attrs["href"] == url
+    else:
+        assert tag == "script"
+        assert attrs["src"] == url
+    assert attrs["crossorigin"] == "anonymous"
+    assert attrs["integrity"] == served_sri(site, url)
+
+
+def test_urls_come_from_the_manifest_in_production(
+    built: Path, make_app: Callable[..., Flask]
+) -> None:
+    app = make_app(built, ASSETS_AUTO_BUILD=False)
+    for name, entry in read_manifest(built)["bundles"].items():
+        assert render(app, f'{{{{ bundle_url("{name}") }}}}') == entry["url"]
+        attrs = parse(render(app, f'{{{{ bundle_tags("{name}") }}}}'))[0][1]
+        assert attrs["integrity"] == entry["integrity"]
+
+
+@pytest.mark.parametrize("auto_build", [False, True])
+def test_bundle_tags_without_sri(
+    built: Path, make_app: Callable[..., Flask], auto_build: bool
+) -> None:
+    app = make_app(built, ASSETS_AUTO_BUILD=auto_build, ASSETS_SRI=False)
+    for name in ("css_all", "js_all"):
+        tags = parse(render(app, f'{{{{ bundle_tags("{name}") }}}}'))
+        assert len(tags) == 1
+        attrs = tags[0][1]
+        assert "integrity" not in attrs
+        assert "crossorigin" not in attrs
+        url = render(app, f'{{{{ bundle_url("{name}") }}}}')
+        assert url in (attrs.get("href"), attrs.get("src"))
+
+
+def test_flask_assets_tag_renders_the_same_url(site: Flask) -> None:
+    tag = render(site, '{% assets "js_all" %}{{ ASSET_URL }}{% endassets %}')
+    assert tag == render(site, '{{ bundle_url("js_all") }}')
+
+    # The /about page uses the tag for a preload link.
+    page = site.test_client().get("/about")
+    assert page.status_code == 200
+    tags = parse(page.get_data(as_text=True))
+    preload = [a["href"] for t, a in tags if t == "link" and a.get("rel") == "preload"]
+    scripts = [a["src"] for t, a in tags if t == "script" and a.get("src")]
+    js_all = render(site, '{{ bundle_url("js_all") }}')
+    assert preload == [js_all]
+    assert js_all in scripts
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{{ bundle_url("nope") }}',
+        '{{ bundle_tags("nope") }}',
+        '{% assets "nope" %}{{ ASSET_URL }}{% endassets %}',
+    ],
+    ids=["bundle_url", "bundle_tags", "assets-tag"],
+)
+def test_unknown_bundle_is_an_error_naming_it(site: Flask, source: str) -> None:
+    with pytest.raises(AssetError, match="nope"):
+        render(site, source)
+
+
+def test_repo_templates_never_link_bundled_sources() -> None:
+    spec = load_spec(REPO / "assets.yml", REPO / "static")
+    bundled = {f for name in spec.outputs for f in spec.files(name)}
+    url_for = re.compile(r"""url_for\(\s*["']static["']\s*,\s*filename\s*=\s*["']([^"']+)["']""")
+    raw = re.compile(r"""(?:href|src)\s*=\s*["']/?static/([^"'{]+)["']""")
+    templates = sorted((REPO / "templates").rglob("*.html"))
+    assert templates
+    offenders = []
+    for path in templates:
+        text = path.read_text(encoding="utf-8")
+        for m in (*url_for.finditer(text), *raw.finditer(text)):
+            src = m.group(1).lstrip("/")
+            if src in bundled or src.startswith(("scss/", "js/", "gen/")):
+                line = text.count("\n", 0, m.start()) + 1
+                offenders.append(f"{path.relative_to(REPO)}:{line}: {src}")
+    assert offenders == []
+
+
+def test_assets_url_moves_bundle_urls_to_a_cdn(built: Path, make_app: Callable[..., Flask]) -> None:
+    cdn = "https://cdn.example.com/assets/"
+    app = make_app(built, ASSETS_AUTO_BUILD=False, ASSETS_URL=cdn)
+    for name, entry in read_manifest(built)["bundles"].items():
+        expected = cdn + entry["file"]
+        assert render(app, f'{{{{ bundle_url("{name}") }}}}') == expected
+        attrs = parse(render(app, f'{{{{ bundle_tags("{name}") }}}}'))[0][1]
+        assert expected in (attrs.get("href"), attrs.get("src"))
+    tag = render(app, '{% assets "js_all" %}{{ ASSET_URL }}{% endassets %}')
+    assert tag == render(app, '{{ bundle_url("js_all") }}')
