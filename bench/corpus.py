@@ -62,7 +62,16 @@ def ensure_corpus(root: Path | None = None) -> Path:
     manifest = {"name": "minify-corpus", "version": "0.0.0", "private": True}
     (root / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     subprocess.run(
-        [npm, "install", "--prefix", str(root), "--no-audit", "--no-fund", "--save-exact", *PACKAGES],
+        [
+            npm,
+            "install",
+            "--prefix",
+            str(root),
+            "--no-audit",
+            "--no-fund",
+            "--save-exact",
+            *PACKAGES,
+        ],
         check=True,
         cwd=root,
         stdout=subprocess.DEVNULL,

@@ -79,10 +79,10 @@ def run_flask(root: Path, *args: str, timeout: float = 120, **env: str) -> Any:
 def _fresh_cli_flag() -> Any:
     """Each test starts with the `flask assets` start-up flag unset, whatever ran before.
 
-    Invoking the group in-process (``test_cli_runner``) sets a ContextVar that is never
-    reset; without this, one CLI test would change how later tests' apps start.
+    Invoking the group in-process (``test_cli_runner``) sets a ContextVar; should it ever
+    outlive the command again, one CLI test would change how later tests' apps start.
     ``tests/test_cli.py::test_in_process_cli_does_not_leak_into_later_apps`` covers the
-    leak itself inside a single test.
+    leak itself inside a single test; this keeps the other tests independent of it.
     """
     from app.assets.extension import manifest_optional
 
@@ -112,3 +112,45 @@ def snapshot(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+# --- Added for the development-loop tests (test_dev/test_watch/test_browser).
+
+
+@pytest.fixture
+def live_server(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``start(app) -> base URL``: a real threaded werkzeug server on 127.0.0.1, free port.
+
+    Every server started is shut down at teardown. Live-reload event streams are capped
+    at a few seconds so a stream the client dropped does not keep polling for minutes.
+    """
+    import threading
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from app.assets import dev
+
+    monkeypatch.setattr(dev, "STREAM_SECONDS", 15.0)
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
+            pass  # a storm of requests would flood the captured log
+
+    started: list[tuple[Any, threading.Thread]] = []
+
+    def start(app: Flask) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+        # Don't join handler threads on close: an open event stream would hold teardown.
+        server.block_on_close = False
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        thread.start()
+        started.append((server, thread))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server, thread in started:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -29,7 +29,7 @@ from .bundles import Compiled, compile_bundle, digest_name
 from .cache import Cache
 from .errors import BuildError, MissingBundleError
 from .manifest import Entry, Manifest
-from .spec import OUTPUT_DIR, Spec
+from .spec import OUTPUT_DIR, Spec, display_path
 
 LOCK_NAME = ".build.lock"
 
@@ -101,11 +101,14 @@ def write_output(static: Path, rel: str, data: bytes, *, compress: bool = True) 
     """
     path = static / rel
     # A hashed name means same name, same bytes: skip rewriting identical files.
-    if not path.exists() or path.stat().st_size != len(data):
-        atomic_write(path, data)
+    fresh = not path.exists() or path.stat().st_size != len(data)
+    if fresh:
+        atomic_write(path, data, durable=compress)
     if not compress:
         return 0
     gz = gzip_bytes(data)
+    if not fresh and all(path.with_name(path.name + s).exists() for s in (".gz", ".br")):
+        return len(gz)  # brotli at quality 11 is the slowest step: never redo it
     for suffix, blob in ((".gz", gz), (".br", brotli_bytes(data))):
         sibling = path.with_name(path.name + suffix)
         if len(blob) < len(data):
@@ -196,8 +199,12 @@ def build(
             if new != old or not mpath.exists():
                 manifest_mod.save(mpath, new)
     except OSError as exc:
-        where = exc.filename or str(gen)
-        raise BuildError(f"cannot write build output: {exc.strerror}", file=str(where)) from None
+        where = Path(exc.filename) if exc.filename else gen
+        if where.name.startswith(TMP_PREFIX) or where.name == LOCK_NAME:
+            where = where.parent  # name the folder the user can fix, not our temp file
+        raise BuildError(
+            f"cannot write build output: {exc.strerror}", file=display_path(where)
+        ) from None
     if report:
         for r in results:
             report(r)

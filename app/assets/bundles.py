@@ -316,7 +316,7 @@ def compile_bundle(
     except BuildError:
         raise
     except UnicodeDecodeError as exc:
-        raise BuildError(f"a source is not valid UTF-8 ({exc.reason})", bundle=name) from None
+        raise _decode_error(spec, name, exc) from None
     except OSError as exc:
         target = display_path(Path(exc.filename)) if exc.filename else None
         raise BuildError(f"cannot read source: {exc.strerror}", file=target, bundle=name) from None
@@ -331,6 +331,26 @@ def compile_bundle(
         text += "\n"
     assets = tuple(sorted(collector.assets.items()))
     return Compiled(name, bundle.kind, text.encode("utf-8"), tuple(files), assets)
+
+
+def _decode_error(spec: Spec, name: str, exc: UnicodeDecodeError) -> BuildError:
+    """webassets does not say which file failed to decode: find it, and the line."""
+    for rel in spec.files(name):
+        path = spec.static_folder / rel
+        try:
+            raw = path.read_bytes()
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            line = raw.count(b"\n", 0, bad.start) + 1
+            return BuildError(
+                f"not valid UTF-8 ({bad.reason}); save it as UTF-8",
+                file=display_path(path),
+                line=line,
+                bundle=name,
+            )
+        except OSError:
+            continue
+    return BuildError(f"a source is not valid UTF-8 ({exc.reason})", bundle=name)
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,17 @@ def _digest(path: str) -> str | None:
 def stamp(paths: list[str], started_ns: int | None = None) -> tuple[Stamp, ...]:
     """Fingerprint files read by a build that started at ``started_ns`` (time.time_ns())."""
     started_ns = time.time_ns() if started_ns is None else started_ns
+    now = time.time_ns()
     out = []
     for p in paths:
         try:
             st = os.stat(p)
         except OSError:
             out.append(Stamp(p, -1, -1, None))
+            continue
+        if started_ns <= st.st_mtime_ns <= now:
+            # Saved while the build ran: the output may hold the old text. Never fresh.
+            out.append(Stamp(p, -2, -2, None))
             continue
         racy = st.st_mtime_ns >= started_ns - RACY_NS
         out.append(Stamp(p, st.st_mtime_ns, st.st_size, _digest(p) if racy else None))

@@ -96,7 +96,7 @@ class DevTools:
         extra = ""
         errs = self.errors()
         if errs:
-            extra += overlay_html(errs)
+            extra += str(overlay_html(errs))  # plain str: Markup + str would escape the page
         if self.live:
             extra += f'<script src="{PREFIX}/client.js" data-assets-live></script>'
         if not extra:
@@ -138,6 +138,8 @@ class DevTools:
             if now != templates:
                 templates = now
                 yield _event("template", {})
+            # A comment line: writing is how a server notices the client has gone.
+            yield ": ping\n\n"
             time.sleep(POLL_SECONDS)
 
 

@@ -13,7 +13,7 @@ from webassets import Bundle
 
 from . import manifest as manifest_mod
 from .dev import init_dev
-from .errors import MissingBundleError
+from .errors import AssetError, MissingBundleError
 from .helpers import bundle_tags, bundle_url, entry_url
 from .resolver import BuildingResolver, ManifestResolver, Resolver
 from .serving import wrap_static
@@ -122,7 +122,14 @@ class _PipelineBundle(Bundle):
         self.state = state
 
     def _urls(self, ctx: Any, extra_filters: Any, *args: Any, **kwargs: Any) -> list[Any]:
-        entry = self.state.resolver.entry(self.pipeline_name)
+        try:
+            entry = self.state.resolver.entry(self.pipeline_name)
+        except MissingBundleError:
+            raise
+        except AssetError:
+            if self.state.auto_build:
+                return []  # the dev overlay shows the build error
+            raise
         url = entry_url(entry, self.state.base_url)
         if kwargs.get("calculate_sri"):
             return [{"uri": url, "sri": entry.integrity if self.state.sri else None}]
@@ -144,7 +151,13 @@ class _FlaskAssetsEnvironment(flask_assets.Environment):
         return isinstance(name, str)
 
     def _lookup(self, name: str) -> str:
-        self._pipeline.resolver.entry(name)  # raises MissingBundleError naming it
+        try:
+            self._pipeline.resolver.entry(name)  # raises MissingBundleError naming it
+        except MissingBundleError:
+            raise
+        except AssetError:
+            if not self._pipeline.auto_build:
+                raise
         return name
 
 

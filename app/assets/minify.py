@@ -169,7 +169,7 @@ _REGEX_AFTER_WORDS = frozenset(
 # "(" after these starts a condition; the ")" closing it is followed by a statement.
 _CONTROL_WORDS = frozenset(("if", "while", "for", "with"))
 # A "{" after these tokens is a block, whose "}" is followed by a statement (regex ok).
-_BLOCK_BRACE_AFTER = frozenset((";", "{", "}", ")", "]", "=>", "`", "else", "do"))
+_BLOCK_BRACE_AFTER = frozenset((";", "{", "}", ")", "]", "=>", "else", "do"))
 
 # Previous significant token classes.
 _EXPR_END = "expr_end"  # identifier, number, literal, ")" or "]": "/" divides
@@ -274,7 +274,7 @@ def _scan_js(source: str) -> list[_Span]:
             if (
                 prev_tok == ""
                 or prev_tok in _BLOCK_BRACE_AFTER
-                or (prev_class == _EXPR_END and prev_tok not in _REGEX_AFTER_WORDS)
+                or prev_class == _EXPR_END  # `try {`, `finally {`, `class A {`
             ):
                 braces.append("block")
             else:

@@ -115,8 +115,8 @@ class _Loader:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             line = mark.line + 1 if mark is not None else None
             raise self.error(f"invalid YAML: {problem}", line) from None
-        if root is None:
-            raise self.error("declares no bundles", None)
+        if root is None or (isinstance(root, yaml.MappingNode) and not root.value):
+            raise self.error("declares no bundles", _line(root) if root is not None else None)
         if not isinstance(root, yaml.MappingNode):
             raise self.error("top level must be a mapping of bundle names", _line(root))
         raw: dict[str, yaml.Node] = {}
@@ -176,6 +176,8 @@ class _Loader:
                 contents.append(self.bundle(name, item, _line(item), names))
                 continue
             value = self.scalar(item, name, "each item of 'contents'")
+            if not value.strip():
+                raise self.error("'contents' has an empty entry", _line(item), name)
             if value in names:
                 if value == name:
                     raise self.error("contains itself", _line(item), name)

@@ -1,0 +1,145 @@
+"""Benchmark the development loop: how much the pipeline adds to what the user waits for.
+
+(a) SCSS save -> fresh CSS: edit a partial, then time a page request plus the CSS fetch
+    on a dev app that already built, against a bare ``sass.compile(filename=main.scss)``
+    of the same entry point.                                          goal: ratio <= 1.5
+(b) No-change request: a page request on a warm dev app (auto-build on: stat checks)
+    against the same page on a production app serving a built copy.  goal: ratio <= 1.2
+
+Runs are interleaved (a dev sample, then its baseline, ...) so drift hits both sides.
+Usage: ``python bench/dev_loop.py [--runs 9] [--requests 200]``; works on tmp copies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import sass
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from app import create_app  # noqa: E402
+from app.assets import builder  # noqa: E402
+from app.assets.spec import load_spec  # noqa: E402
+
+CSS_LINK = re.compile(r'<link rel="stylesheet" href="([^"]+)"[^>]*data-bundle="css_all"')
+
+
+def copy_project(dest: Path) -> Path:
+    shutil.copytree(REPO / "static", dest / "static", ignore=shutil.ignore_patterns("gen"))
+    shutil.copytree(REPO / "templates", dest / "templates")
+    shutil.copy2(REPO / "assets.yml", dest / "assets.yml")
+    return dest
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9, help="samples per measurement (>= 7)")
+    parser.add_argument("--requests", type=int, default=200, help="requests per (b) sample")
+    args = parser.parse_args()
+    runs = max(args.runs, 7)
+
+    with tempfile.TemporaryDirectory(prefix="dev-loop-") as tmp:
+        dev_root = copy_project(Path(tmp) / "dev")
+        prod_root = copy_project(Path(tmp) / "prod")
+        builder.build(load_spec(prod_root / "assets.yml", prod_root / "static"))
+
+        dev = create_app({"PROJECT_ROOT": str(dev_root), "ASSETS_AUTO_BUILD": True, "DEBUG": True})
+        prod = create_app({"PROJECT_ROOT": str(prod_root), "ASSETS_AUTO_BUILD": False})
+        dev_client, prod_client = dev.test_client(), prod.test_client()
+        resolver = dev.extensions["assets"].resolver
+
+        static = dev_root / "static"
+        main_scss = static / "scss" / "main.scss"
+        buttons = static / "scss" / "_buttons.scss"
+        original = buttons.read_text()
+        assert "+ 2px" in original
+
+        def page(client: object, path: str = "/") -> str:
+            resp = client.get(path)  # type: ignore[attr-defined]
+            assert resp.status_code == 200, resp.status_code
+            return resp.get_data(as_text=True)
+
+        def fresh_css(marker: str) -> None:
+            m = CSS_LINK.search(page(dev_client))
+            assert m, "no css_all link in the page"
+            resp = dev_client.get(m.group(1))
+            assert resp.status_code == 200 and marker.encode() in resp.data, "stale CSS"
+
+        def raw_compile() -> None:
+            sass.compile(filename=str(main_scss), include_paths=[str(static)])
+
+        # Warm both apps: every bundle built (dev), templates compiled, imports done.
+        for path in ("/", "/about", "/gallery"):
+            page(dev_client, path)
+            page(prod_client, path)
+        raw_compile()
+
+        edit_s: list[float] = []
+        raw_s: list[float] = []
+        dev_req_s: list[float] = []
+        prod_req_s: list[float] = []
+        for i in range(runs):
+            # (a) a save, then the request that must serve the new CSS.
+            marker = f"calc(1rem + {100 + i}px)"
+            buttons.write_text(original.replace("calc(1rem + 2px)", marker))
+            before = resolver.rebuilds
+            edit_s.append(timed(lambda m=marker: fresh_css(m)))
+            assert resolver.rebuilds == before + 1, "the edit did not rebuild exactly once"
+            raw_s.append(timed(raw_compile))
+
+            # (b) no change: the per-request cost of asking "is anything stale?".
+            def batch(client: object) -> float:
+                n = args.requests
+                return timed(lambda: [page(client) for _ in range(n)]) / n
+
+            before = resolver.rebuilds
+            dev_req_s.append(batch(dev_client))
+            assert resolver.rebuilds == before, "an untouched request rebuilt"
+            prod_req_s.append(batch(prod_client))
+        buttons.write_text(original)
+
+    def med(xs: list[float]) -> float:
+        return statistics.median(xs)
+
+    ratio_a = med(edit_s) / med(raw_s)
+    ratio_b = med(dev_req_s) / med(prod_req_s)
+    rows = [
+        ("(a) save -> page + fresh CSS (dev)", med(edit_s), min(edit_s), max(edit_s)),
+        ("    raw sass.compile(main.scss)", med(raw_s), min(raw_s), max(raw_s)),
+        ("(b) page request, auto-build on", med(dev_req_s), min(dev_req_s), max(dev_req_s)),
+        ("    page request, production", med(prod_req_s), min(prod_req_s), max(prod_req_s)),
+    ]
+    print(f"cpu_count={os.cpu_count()}  runs={runs}  requests per (b) sample={args.requests}")
+    print(f"{'measurement':<38} {'median ms':>10} {'min ms':>9} {'max ms':>9}")
+    for name, m, lo, hi in rows:
+        print(f"{name:<38} {m * 1e3:>10.3f} {lo * 1e3:>9.3f} {hi * 1e3:>9.3f}")
+    print()
+    goals = (
+        ("(a) dev save-to-fresh-CSS / raw compile", ratio_a, 1.5),
+        ("(b) auto-build on / off per request", ratio_b, 1.2),
+    )
+    for name, ratio, goal in goals:
+        verdict = "ok" if ratio <= goal else "OVER GOAL"
+        print(f"ratio {name:<40} = {ratio:5.2f}  (goal <= {goal}: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
