@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+from conftest import flask_env
 
 from app.assets import builder
 from app.assets.bundles import compile_bundle
@@ -79,3 +86,51 @@ def test_unchanged_scss_entry_is_not_recompiled(project: Path, monkeypatch) -> N
     partial.write_text(partial.read_text() + "\n.cache-test { color: red; }\n")
     out = compile_bundle(spec, "css_all", cache=Cache(project / ".cache" / "assets"))
     assert len(calls) == 1 and b".cache-test" in out.data
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_killed_parallel_build_leaves_no_worker_processes(project: Path) -> None:
+    """Orphaned workers would keep running and hold the build's pipes open."""
+    big = "".join(f"var v{i} = `a  {i}` + 'x';\n" for i in range(40000))
+    (project / "static" / "js" / "big.js").write_text(big)
+    with (project / "assets.yml").open("a") as fh:
+        fh.write("big:\n  contents: [js/big.js]\n  filters: jsmin\n  output: gen/big.js\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "assets", "build", "--no-cache"],
+        cwd=project,
+        env=flask_env(project),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    workers: list[int] = []
+    while time.monotonic() < deadline and len(workers) < 2:
+        workers = _children(proc.pid)
+        time.sleep(0.02)
+    assert len(workers) >= 2, "the build never started its worker processes"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = [w for w in workers if Path(f"/proc/{w}").exists() and not _zombie(w)]
+        time.sleep(0.05)
+    assert alive == [], f"workers outlived the killed build: {alive}"
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import fcntl
 import gzip
 import hashlib
 import multiprocessing
 import os
 import re
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -63,6 +66,19 @@ def _compile_timed(
     return compile_bundle(spec, name, minify=minify, cache=cache), time.perf_counter() - t0
 
 
+def _die_with_parent() -> None:
+    """A killed build must not leave workers behind (they would hold its pipes open)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # The parent may have died between fork and prctl.
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def compile_all(
     spec: Spec,
     names: list[str],
@@ -77,7 +93,9 @@ def compile_all(
         return [_compile_timed(spec, n, minify, cache_dir) for n in names]
     # fork: workers inherit imported modules, so start-up costs milliseconds.
     ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=_die_with_parent
+    ) as pool:
         futures = [pool.submit(_compile_timed, spec, n, minify, cache_dir) for n in names]
         return [f.result() for f in futures]
 
