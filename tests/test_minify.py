@@ -21,6 +21,7 @@ from app.assets.minify import (
     CSS_ENGINES,
     JS_ENGINES,
     MinifyError,
+    css_chunks,
     css_protected,
     join_js,
     js_literals,
@@ -574,3 +575,18 @@ def test_bootstrap_css_keeps_every_calc(engine: str, corpus: Path) -> None:
     calcs_out = [p for p in css_protected(out) if p.lower().startswith("calc(")]
     assert len(calcs_in) > 100
     assert calcs_out == calcs_in
+
+
+def test_css_chunks_split_only_between_top_level_rules() -> None:
+    css = "a{x:1}/* } { */b{y:2}@media (min-width:1px){c{z:3}d{w:4}}e{v:5}"
+    chunks = css_chunks(css, size=1)
+    assert "".join(chunks) == css
+    assert chunks == ["a{x:1}", "/* } { */b{y:2}", "@media (min-width:1px){c{z:3}d{w:4}}", "e{v:5}"]
+
+
+def test_chunked_cssmin_matches_whole_file_cssmin(corpus: Path) -> None:
+    import cssmin
+
+    source = read_lib(corpus, "bootstrap/dist/css/bootstrap.css")
+    assert len(css_chunks(source)) > 5
+    assert "".join(cssmin.cssmin(c) for c in css_chunks(source)) == cssmin.cssmin(source)
