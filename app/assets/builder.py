@@ -30,6 +30,7 @@ from . import manifest as manifest_mod
 from .atomic import TMP_PREFIX, atomic_write
 from .bundles import Compiled, compile_bundle, digest_name
 from .cache import Cache
+from .cache import key as cache_key
 from .errors import BuildError, MissingBundleError
 from .manifest import Entry, Manifest
 from .spec import OUTPUT_DIR, Spec, display_path
@@ -58,12 +59,32 @@ def brotli_bytes(data: bytes) -> bytes:
     return brotli.compress(data, quality=11)
 
 
-def _compile_timed(
-    spec: Spec, name: str, minify: bool, cache_dir: Path | None
-) -> tuple[Compiled, float]:
+@dataclass(frozen=True)
+class Prepared:
+    """A compiled bundle with its compressed variants ("" = the output, else a url() file)."""
+
+    compiled: Compiled
+    variants: dict[str, dict[str, bytes]]
+    seconds: float
+
+
+def _prepare(spec: Spec, name: str, minify: bool, cache_dir: Path | None) -> Prepared:
+    # Runs in a worker: compile and compress here, so both use every core.
     t0 = time.perf_counter()
     cache = Cache(cache_dir) if cache_dir else None
-    return compile_bundle(spec, name, minify=minify, cache=cache), time.perf_counter() - t0
+    compiled = compile_bundle(spec, name, minify=minify, cache=cache)
+    output = spec.bundles[name].output
+    assert output is not None
+    rel = digest_name(output, compiled.data)
+    folder = spec.static_folder / rel.rpartition("/")[0]
+    variants = {}
+    for key, data, path in [
+        ("", compiled.data, spec.static_folder / rel),
+        *((n, d, folder / n) for n, d in compiled.assets),
+    ]:
+        if not has_variants(path):
+            variants[key] = compress(data, cache)
+    return Prepared(compiled, variants, time.perf_counter() - t0)
 
 
 def _die_with_parent() -> None:
@@ -86,17 +107,17 @@ def compile_all(
     minify: bool = True,
     cache_dir: Path | None = None,
     jobs: int | None = None,
-) -> list[tuple[Compiled, float]]:
+) -> list[Prepared]:
     """Compile bundles in memory, in order; the first error (in declaration order) wins."""
     jobs = min(jobs or os.cpu_count() or 1, len(names))
     if jobs <= 1:
-        return [_compile_timed(spec, n, minify, cache_dir) for n in names]
+        return [_prepare(spec, n, minify, cache_dir) for n in names]
     # fork: workers inherit imported modules, so start-up costs milliseconds.
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=ctx, initializer=_die_with_parent
     ) as pool:
-        futures = [pool.submit(_compile_timed, spec, n, minify, cache_dir) for n in names]
+        futures = [pool.submit(_prepare, spec, n, minify, cache_dir) for n in names]
         return [f.result() for f in futures]
 
 
@@ -112,37 +133,78 @@ def build_lock(gen_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def write_output(static: Path, rel: str, data: bytes, *, compress: bool = True) -> int:
+SUFFIXES = (".gz", ".br")
+
+
+def has_variants(path: Path) -> bool:
+    return path.exists() and all(path.with_name(path.name + x).exists() for x in SUFFIXES)
+
+
+def compress(data: bytes, cache: Cache | None = None) -> dict[str, bytes]:
+    """The .gz and .br bodies of ``data`` (brotli quality 11 is the slow part: cached)."""
+    out = {}
+    for suffix, fn in ((".gz", gzip_bytes), (".br", brotli_bytes)):
+        ck = cache_key("compress", suffix, data)
+        blob = cache.get(ck) if cache else None
+        if blob is None:
+            blob = fn(data)
+            if cache:
+                cache.put(ck, blob)
+        out[suffix] = blob
+    return out
+
+
+def write_output(
+    static: Path,
+    rel: str,
+    data: bytes,
+    *,
+    compress_it: bool = True,
+    variants: dict[str, bytes] | None = None,
+) -> int:
     """Write a hashed output and its .gz/.br siblings (each only when smaller).
 
-    Returns the gzip size, for the build report.
+    Returns the gzip size, for the build report (0 when not compressing).
     """
     path = static / rel
     # A hashed name means same name, same bytes: skip rewriting identical files.
     fresh = not path.exists() or path.stat().st_size != len(data)
     if fresh:
-        atomic_write(path, data, durable=compress)
-    if not compress:
+        atomic_write(path, data, durable=compress_it)
+    if not compress_it:
         return 0
-    gz = gzip_bytes(data)
-    if not fresh and all(path.with_name(path.name + s).exists() for s in (".gz", ".br")):
-        return len(gz)  # brotli at quality 11 is the slowest step: never redo it
-    for suffix, blob in ((".gz", gz), (".br", brotli_bytes(data))):
+    if variants is None:
+        if not fresh and has_variants(path):
+            return len(gzip_bytes(data))
+        variants = compress(data)
+    for suffix, blob in variants.items():
         sibling = path.with_name(path.name + suffix)
         if len(blob) < len(data):
             if not sibling.exists() or sibling.stat().st_size != len(blob):
                 atomic_write(sibling, blob)
         elif sibling.exists():
             sibling.unlink()
-    return len(gz)
+    return len(variants[".gz"])
 
 
-def write_compiled(static: Path, rel: str, compiled: Compiled, *, compress: bool = True) -> int:
+def write_compiled(
+    static: Path,
+    rel: str,
+    compiled: Compiled,
+    *,
+    compress_it: bool = True,
+    variants: dict[str, dict[str, bytes]] | None = None,
+) -> int:
     """Write url() assets first, then the output that names them."""
+    variants = variants or {}
     folder = rel.rpartition("/")[0]
     for name, data in compiled.assets:
-        write_output(static, f"{folder}/{name}", data, compress=compress)
-    return write_output(static, rel, compiled.data, compress=compress)
+        write_output(
+            static, f"{folder}/{name}", data, compress_it=compress_it, variants=variants.get(name)
+        )
+    return write_output(
+        static, rel, compiled.data, compress_it=compress_it, variants=variants.get("")
+    )
 
 
 def make_entry(spec: Spec, compiled: Compiled, static_url: str) -> Entry:
@@ -203,12 +265,13 @@ def build(
                 old = Manifest({})
             bundles = {n: e for n, e in old.bundles.items() if n in spec.outputs}
             results = []
-            for c, seconds in compiled:
+            for p in compiled:
                 t0 = time.perf_counter()
+                c = p.compiled
                 entry = make_entry(spec, c, static_url)
-                gz = write_compiled(static, entry.file, c)
+                gz = write_compiled(static, entry.file, c, variants=p.variants)
                 bundles[c.name] = entry
-                results.append(Result(c.name, entry, gz, seconds + time.perf_counter() - t0))
+                results.append(Result(c.name, entry, gz, p.seconds + time.perf_counter() - t0))
             bundles = dict(sorted(bundles.items()))
             previous = old.previous
             if old.bundles and _files(old.bundles) != _files(bundles):

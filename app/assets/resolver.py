@@ -153,7 +153,7 @@ class BuildingResolver:
         entry = make_entry(spec, compiled, self.static_url)
         entry = _in_dev_dir(entry, self.static_url)
         # Development serves uncompressed; brotli at quality 11 would slow every save.
-        write_compiled(self.static, entry.file, compiled, compress=False)
+        write_compiled(self.static, entry.file, compiled, compress_it=False)
         files = [str(spec.static_folder / f) for f in compiled.sources]
         self._built[name] = _Built(entry, deps.stamp(files, started))
         self.rebuilds += 1
