@@ -104,9 +104,13 @@ def _verify(
     after: str,
     scan: Callable[[str], list[_Span]],
     engine: str,
+    old: list[_Span] | None = None,
 ) -> None:
-    """Raise MinifyError unless ``after`` has exactly the literals of ``before``, in order."""
-    old = scan(before)
+    """Raise MinifyError unless ``after`` has exactly the literals of ``before``, in order.
+
+    ``old`` is ``scan(before)`` when the caller already has it.
+    """
+    old = scan(before) if old is None else old
     try:
         new = scan(after)
     except MinifyError as exc:
@@ -339,7 +343,7 @@ def minify_js(source: str, engine: str = "jsmin") -> str:
     except Exception as exc:  # the engines raise their own ad-hoc exception types
         raise MinifyError(f"{engine} failed: {exc}") from exc
     result = _restore(minified, prefix, originals)
-    _verify(source, result, _scan_js, engine)
+    _verify(source, result, _scan_js, engine, spans)
     return result
 
 
@@ -497,5 +501,5 @@ def minify_css(source: str, engine: str = "cssmin") -> str:
     except Exception as exc:  # the engines raise their own ad-hoc exception types
         raise MinifyError(f"{engine} failed: {exc}") from exc
     result = _restore(minified, prefix, originals)
-    _verify(source, result, _scan_css, engine)
+    _verify(source, result, _scan_css, engine, spans)
     return result
