@@ -73,3 +73,18 @@ def newer_than(paths: list[Path], reference: Path) -> list[Path]:
     except OSError:
         return list(paths)
     return [p for p in paths if p.exists() and p.stat().st_mtime_ns > ref]
+
+
+def settle(stamps: tuple[Stamp, ...]) -> tuple[Stamp, ...]:
+    """Drop content hashes of files no longer racy (call right after ``changed`` found none).
+
+    Their content matched a moment ago and their mtime is now well in the past, so any
+    later save gets a different mtime: a ``stat`` is enough from here on.
+    """
+    if all(s.digest is None for s in stamps):
+        return stamps
+    limit = time.time_ns() - RACY_NS
+    return tuple(
+        Stamp(s.path, s.mtime_ns, s.size, None) if s.digest and s.mtime_ns < limit else s
+        for s in stamps
+    )

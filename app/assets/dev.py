@@ -101,10 +101,13 @@ class DevTools:
             extra += f'<script src="{PREFIX}/client.js" data-assets-live></script>'
         if not extra:
             return response
-        body = response.get_data(as_text=True)
-        at = body.lower().rfind("</body>")
-        body = body[:at] + extra + body[at:] if at != -1 else body + extra
-        response.set_data(body)
+        # Bytes, not text: no decode and re-encode of the whole page on every request.
+        body = response.get_data()
+        at = body.rfind(b"</body>")
+        if at == -1:
+            at = body.lower().rfind(b"</body>")
+        blob = extra.encode(response.charset if hasattr(response, "charset") else "utf-8")
+        response.set_data(body[:at] + blob + body[at:] if at != -1 else body + blob)
         return response
 
     def events(self) -> Iterator[str]:

@@ -90,24 +90,27 @@ class BuildingResolver:
         self.rebuilds = 0
 
     def spec(self) -> Spec:
+        """The declarations, reloaded when ``assets.yml`` changed (one ``stat``)."""
         with self._spec_lock:
-            if self._spec is None or deps.changed(self._spec_stamps):
-                started = time.time_ns()
-                try:
-                    spec = load_spec(self.config_path, self.static)
-                except AssetError as exc:
-                    self.errors["assets.yml"] = exc
-                    if self._spec is None:
-                        raise
-                    # Keep serving the last good declarations until the file is fixed.
-                    self._spec_stamps = deps.stamp([str(self.config_path)], started)
-                    return self._spec
-                self.errors.pop("assets.yml", None)
-                if self._spec is not None and spec != self._spec:
-                    self._built.clear()
-                    self._failed.clear()
-                self._spec = spec
+            if self._spec is not None and not deps.changed(self._spec_stamps):
+                self._spec_stamps = deps.settle(self._spec_stamps)
+                return self._spec
+            started = time.time_ns()
+            try:
+                spec = load_spec(self.config_path, self.static)
+            except AssetError as exc:
+                self.errors["assets.yml"] = exc
+                if self._spec is None:
+                    raise
+                # Keep serving the last good declarations until the file is fixed.
                 self._spec_stamps = deps.stamp([str(self.config_path)], started)
+                return self._spec
+            self.errors.pop("assets.yml", None)
+            if self._spec is not None and spec != self._spec:
+                self._built.clear()
+                self._failed.clear()
+            self._spec = spec
+            self._spec_stamps = deps.stamp([str(self.config_path)], started)
             return self._spec
 
     def names(self) -> list[str]:
@@ -124,6 +127,7 @@ class BuildingResolver:
         with lock:
             built = self._built.get(name)
             if built is not None and not deps.changed(built.stamps):
+                built.stamps = deps.settle(built.stamps)
                 return built.entry
             failed = self._failed.get(name)
             if built is None and failed is not None and not deps.changed(failed[1]):
