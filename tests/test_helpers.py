@@ -152,3 +152,28 @@ def test_assets_url_moves_bundle_urls_to_a_cdn(built: Path, make_app: Callable[.
         assert expected in (attrs.get("href"), attrs.get("src"))
     tag = render(app, '{% assets "js_all" %}{{ ASSET_URL }}{% endassets %}')
     assert tag == render(app, '{{ bundle_url("js_all") }}')
+
+
+def test_assets_debug_emits_js_sources_unbundled_and_builds_scss(
+    project: Path, make_app: Callable[..., Flask]
+) -> None:
+    app = make_app(project, ASSETS_AUTO_BUILD=True, ASSETS_DEBUG=True)
+    client = app.test_client()
+    html = client.get("/").get_data(as_text=True)
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    # js_all nests js_lib: its sources come first, in declaration order.
+    assert scripts[:3] == ["/static/js/util.js", "/static/js/format.js", "/static/js/main.js"]
+    for url in scripts[:3]:
+        assert client.get(url).status_code == 200
+    # SCSS cannot be served raw: the CSS bundle is still built (as webassets does).
+    css = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert len(css) == 1 and css[0].startswith("/static/gen/dev/")
+    about = client.get("/about").get_data(as_text=True)
+    assert '<link rel="preload" href="/static/js/util.js" as="script">' in about
+
+
+def test_assets_debug_is_ignored_in_production(built: Path, make_app: Callable[..., Flask]) -> None:
+    app = make_app(built, ASSETS_AUTO_BUILD=False, ASSETS_DEBUG=True)
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "/static/js/" not in html
+    assert re.search(r'<script src="/static/gen/app\.[0-9a-f]{8}\.js"', html)

@@ -14,7 +14,7 @@ from webassets import Bundle
 from . import manifest as manifest_mod
 from .dev import init_dev
 from .errors import AssetError, MissingBundleError
-from .helpers import bundle_tags, bundle_url, entry_url
+from .helpers import bundle_tags, bundle_url, entry_url, source_urls
 from .resolver import BuildingResolver, ManifestResolver, Resolver
 from .serving import wrap_static
 from .spec import OUTPUT_DIR
@@ -33,6 +33,7 @@ class PipelineState:
     static_url: str
     auto_build: bool
     debug: bool
+    assets_debug: bool
     base_url: str | None
     sri: bool
     keep: int
@@ -88,6 +89,7 @@ class AssetPipeline:
             static_url=app.static_url_path or "/static",
             auto_build=_bool(app.config["ASSETS_AUTO_BUILD"]),
             debug=app.debug,
+            assets_debug=_bool(app.config["ASSETS_DEBUG"]),
             base_url=app.config["ASSETS_URL"] or None,
             sri=_bool(app.config["ASSETS_SRI"]),
             keep=int(app.config["ASSETS_KEEP"]),
@@ -122,6 +124,11 @@ class _PipelineBundle(Bundle):
         self.state = state
 
     def _urls(self, ctx: Any, extra_filters: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        sources = source_urls(self.pipeline_name)  # rendering: an app context is active
+        if sources is not None:
+            if kwargs.get("calculate_sri"):
+                return [{"uri": u, "sri": None} for u in sources]
+            return sources
         try:
             entry = self.state.resolver.entry(self.pipeline_name)
         except MissingBundleError:

@@ -34,6 +34,24 @@ def _entry(name: str) -> Entry | None:
         raise
 
 
+def source_urls(name: str) -> list[str] | None:
+    """With ``ASSETS_DEBUG`` (and auto-build), the URLs of a bundle's own source files.
+
+    None when the bundle must be compiled (SCSS), as webassets builds such bundles
+    even in debug mode.
+    """
+    state = _state()
+    if not (state.assets_debug and state.auto_build):
+        return None
+    spec = state.resolver.spec()
+    if name not in spec.outputs:
+        state.resolver.entry(name)  # raises MissingBundleError naming it
+    if spec.compiles(name):
+        return None
+    base = (state.base_url or state.static_url).rstrip("/")
+    return [f"{base}/{src}" for src in spec.files(name, depends=False)]
+
+
 def bundle_url(name: str) -> str:
     entry = _entry(name)
     return entry_url(entry, _state().base_url) if entry else ""
@@ -41,6 +59,11 @@ def bundle_url(name: str) -> str:
 
 def bundle_tags(name: str) -> Markup:
     state = _state()
+    sources = source_urls(name)
+    if sources is not None:
+        kind = state.resolver.spec().bundles[name].kind
+        tag = '<link rel="stylesheet" href="{}">' if kind == "css" else '<script src="{}"></script>'
+        return Markup("\n".join(tag.format(escape(u)) for u in sources))
     entry = _entry(name)
     if entry is None:
         return Markup(f"<!-- bundle '{escape(name)}' failed to build -->")

@@ -61,24 +61,42 @@ class Spec:
         """The bundles that are built on their own (those with an ``output``)."""
         return {n: b for n, b in self.bundles.items() if b.output}
 
-    def files(self, name: str) -> list[str]:
+    def files(self, name: str, *, depends: bool = True) -> list[str]:
         """Every declared source file of a bundle, nested bundles included, in order."""
         seen: list[str] = []
-        for item in _walk(self, self.bundles[name]):
+        for item in _walk(self, self.bundles[name], depends):
             if item not in seen:
                 seen.append(item)
         return seen
 
+    def compiles(self, name: str) -> bool:
+        """Whether the bundle (or one nested in it) must be compiled to be served."""
+        return any(
+            "libsass" in b.filters
+            or any(Path(f).suffix in (".scss", ".sass") for f in b.contents if isinstance(f, str))
+            for b in _bundles(self, self.bundles[name])
+        )
 
-def _walk(spec: Spec, bundle: BundleSpec) -> Iterator[str]:
+
+def _bundles(spec: Spec, bundle: BundleSpec) -> Iterator[BundleSpec]:
+    yield bundle
     for item in bundle.contents:
         if isinstance(item, Ref):
-            yield from _walk(spec, spec.bundles[item.name])
+            yield from _bundles(spec, spec.bundles[item.name])
         elif isinstance(item, BundleSpec):
-            yield from _walk(spec, item)
+            yield from _bundles(spec, item)
+
+
+def _walk(spec: Spec, bundle: BundleSpec, depends: bool = True) -> Iterator[str]:
+    for item in bundle.contents:
+        if isinstance(item, Ref):
+            yield from _walk(spec, spec.bundles[item.name], depends)
+        elif isinstance(item, BundleSpec):
+            yield from _walk(spec, item, depends)
         else:
             yield item
-    yield from bundle.depends
+    if depends:
+        yield from bundle.depends
 
 
 def display_path(path: Path) -> str:
