@@ -81,7 +81,7 @@ def settle(stamps: tuple[Stamp, ...]) -> tuple[Stamp, ...]:
     Their content matched a moment ago and their mtime is now well in the past, so any
     later save gets a different mtime: a ``stat`` is enough from here on.
     """
-    if all(s.digest is None for s in stamps):
+    if not any(s.digest for s in stamps):
         return stamps
     limit = time.time_ns() - RACY_NS
     return tuple(

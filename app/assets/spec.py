@@ -8,6 +8,7 @@ No Flask, no webassets here.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
@@ -56,7 +57,7 @@ class Spec:
     static_folder: Path
     bundles: dict[str, BundleSpec]
 
-    @property
+    @functools.cached_property
     def outputs(self) -> dict[str, BundleSpec]:
         """The bundles that are built on their own (those with an ``output``)."""
         return {n: b for n, b in self.bundles.items() if b.output}
