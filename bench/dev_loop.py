@@ -57,12 +57,16 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="dev-loop-") as tmp:
         dev_root = copy_project(Path(tmp) / "dev")
+        auto_root = copy_project(Path(tmp) / "auto")
         prod_root = copy_project(Path(tmp) / "prod")
         builder.build(load_spec(prod_root / "assets.yml", prod_root / "static"))
 
         dev = create_app({"PROJECT_ROOT": str(dev_root), "ASSETS_AUTO_BUILD": True, "DEBUG": True})
         prod = create_app({"PROJECT_ROOT": str(prod_root), "ASSETS_AUTO_BUILD": False})
+        # The same app with only ASSETS_AUTO_BUILD changed: what (b) asks about.
+        auto = create_app({"PROJECT_ROOT": str(auto_root), "ASSETS_AUTO_BUILD": True})
         dev_client, prod_client = dev.test_client(), prod.test_client()
+        auto_client = auto.test_client()
         resolver = dev.extensions["assets"].resolver
 
         static = dev_root / "static"
@@ -89,12 +93,15 @@ def main() -> int:
         for path in ("/", "/about", "/gallery"):
             page(dev_client, path)
             page(prod_client, path)
+            page(auto_client, path)
         raw_compile()
 
         edit_s: list[float] = []
         raw_s: list[float] = []
         dev_req_s: list[float] = []
         prod_req_s: list[float] = []
+        auto_req_s: list[float] = []
+        rebuild_s: list[float] = []
         for i in range(runs):
             # (a) a save, then the request that must serve the new CSS.
             marker = f"calc(1rem + {100 + i}px)"
@@ -103,6 +110,9 @@ def main() -> int:
             edit_s.append(timed(lambda m=marker: fresh_css(m)))
             assert resolver.rebuilds == before + 1, "the edit did not rebuild exactly once"
             raw_s.append(timed(raw_compile))
+            # (a') the rebuild alone, without the two HTTP requests around it.
+            buttons.write_text(original.replace("calc(1rem + 2px)", f"calc(1rem + {500 + i}px)"))
+            rebuild_s.append(timed(lambda: resolver.entry("css_all")))
 
             # (b) no change: the per-request cost of asking "is anything stale?".
             def batch(client: object) -> float:
@@ -113,24 +123,31 @@ def main() -> int:
             dev_req_s.append(batch(dev_client))
             assert resolver.rebuilds == before, "an untouched request rebuilt"
             prod_req_s.append(batch(prod_client))
+            auto_req_s.append(batch(auto_client))
         buttons.write_text(original)
 
     def med(xs: list[float]) -> float:
         return statistics.median(xs)
 
     ratio_a = med(edit_s) / med(raw_s)
-    ratio_b = med(dev_req_s) / med(prod_req_s)
+    ratio_b = med(auto_req_s) / med(prod_req_s)
     rows = [
         ("(a) save -> page + fresh CSS (dev)", med(edit_s), min(edit_s), max(edit_s)),
+        ("    the rebuild alone (resolver)", med(rebuild_s), min(rebuild_s), max(rebuild_s)),
         ("    raw sass.compile(main.scss)", med(raw_s), min(raw_s), max(raw_s)),
-        ("(b) page request, auto-build on", med(dev_req_s), min(dev_req_s), max(dev_req_s)),
-        ("    page request, production", med(prod_req_s), min(prod_req_s), max(prod_req_s)),
+        ("(b) page request, auto-build on", med(auto_req_s), min(auto_req_s), max(auto_req_s)),
+        ("    page request, auto-build off", med(prod_req_s), min(prod_req_s), max(prod_req_s)),
+        ("    page, full dev (debug+live)", med(dev_req_s), min(dev_req_s), max(dev_req_s)),
     ]
     print(f"cpu_count={os.cpu_count()}  runs={runs}  requests per (b) sample={args.requests}")
     print(f"{'measurement':<38} {'median ms':>10} {'min ms':>9} {'max ms':>9}")
     for name, m, lo, hi in rows:
         print(f"{name:<38} {m * 1e3:>10.3f} {lo * 1e3:>9.3f} {hi * 1e3:>9.3f}")
     print()
+    print(f"ratio (a') rebuild alone / raw compile{'':<18} = {med(rebuild_s) / med(raw_s):5.2f}")
+    print(
+        f"ratio full dev page / production page{'':<19} = {med(dev_req_s) / med(prod_req_s):5.2f}"
+    )
     goals = (
         ("(a) dev save-to-fresh-CSS / raw compile", ratio_a, 1.5),
         ("(b) auto-build on / off per request", ratio_b, 1.2),
