@@ -111,7 +111,7 @@ def read_only(folder: Path) -> Iterator[str]:
 class Bad:
     name: str
     # The expected start of the error line: file (regex), line (None: none; ANY_LINE:
-    # with or without one), bundle (None: none).
+    # with or without one), bundle (None: none; ANY_BUNDLE: with or without one).
     file: str
     line: int | None
     bundle: str | None
@@ -129,6 +129,7 @@ class Bad:
 
 
 ANY_LINE = -1
+ANY_BUNDLE = "\0any"  # with or without a bundle name
 Y = "assets\\.yml"
 CSS = "css_all:\n  contents: [scss/main.scss]\n  filters: libsass,cssmin\n  output: gen/app.css\n"
 
@@ -172,6 +173,24 @@ CASES = [
         None,
         "not valid UTF-8",
         files={"assets.yml": b"# caf\xe9\n" + CSS.encode()},
+    ),
+    # A bundle whose contents alias the bundle itself, and nesting deeper than Python's
+    # recursion limit: both must be a ConfigError, not a RecursionError traceback.
+    Bad(
+        "yaml_recursive_alias",
+        Y,
+        1,
+        ANY_BUNDLE,
+        "",
+        config="js_all: &a {contents: [js/main.js, *a], output: gen/app.js}\n",
+    ),
+    Bad(
+        "yaml_deeply_nested",
+        Y,
+        ANY_LINE,
+        ANY_BUNDLE,
+        "",
+        config="js_all: " + "[" * 3000 + "]" * 3000 + "\n",
     ),
     Bad(
         "bundle_name_path",
@@ -229,6 +248,15 @@ CASES = [
         "js_all",
         "'7' not found",
         config="js_all: 7\n",
+    ),
+    # A block scalar instead of a list: the value holds newlines, the message must not.
+    Bad(
+        "contents_block_scalar",
+        Y,
+        2,
+        "js_all",
+        "",
+        config="js_all:\n  contents: |\n    js/main.js\n    js/util.js\n  output: gen/app.js\n",
     ),
     # --- unknown keys and filters, missing keys
     Bad(
@@ -574,6 +602,8 @@ def expected_prefix(case: Bad) -> re.Pattern[str]:
     if case.line == ANY_LINE:
         where = case.file + r"(:\d+)?"
     who = f"bundle '{re.escape(case.bundle)}': " if case.bundle else ""
+    if case.bundle == ANY_BUNDLE:
+        who = "(bundle '[^']+': )?"
     return re.compile(f"^{where}: {who}")
 
 
@@ -808,11 +838,26 @@ def check_spec_invariants(spec: Spec) -> None:
             assert os.path.isfile(real), (name, rel)
 
 
-FUZZ = settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The narrower strategies need fewer examples to cover what they can reach.
+FUZZ_SMALL = settings(FUZZ, max_examples=100)
+
+
+BUNDLE_NAMES = st.sampled_from(NAMES[4:9])
+
+
+def _shared(name: str, part: object) -> dict[object, object]:
+    # One list used twice: safe_dump writes it once with an anchor, then an alias.
+    shared = [part]
+    return {name: {"contents": shared, "output": "gen/app.js"}, f"{name}_2": shared}
+
+
+def _self_nested(name: str, part: object) -> dict[object, object]:
+    # A bundle whose contents contain the bundle itself: a recursive alias in YAML.
+    contents: list[object] = [part]
+    bundle = {"contents": contents, "output": "gen/app.js"}
+    contents.insert(0, bundle)
+    return {name: bundle}
 
 
 @FUZZ
@@ -821,19 +866,83 @@ def test_any_yaml_document_loads_or_raises_config_error(fuzz_root: Path, doc: ob
     _load_or_config_error(fuzz_root, yaml.safe_dump(doc))
 
 
-@FUZZ
-@given(doc=st.dictionaries(st.sampled_from(NAMES[4:9]), documents, min_size=1, max_size=4))
+@FUZZ_SMALL
+@given(doc=st.dictionaries(BUNDLE_NAMES, documents, min_size=1, max_size=4))
 def test_any_bundle_mapping_loads_or_raises_config_error(fuzz_root: Path, doc: object) -> None:
     _load_or_config_error(fuzz_root, yaml.safe_dump(doc))
 
 
-@FUZZ
+@FUZZ_SMALL
+@given(
+    doc=st.builds(_shared, BUNDLE_NAMES, documents)
+    | st.builds(_self_nested, BUNDLE_NAMES, documents)
+)
+def test_yaml_with_anchors_and_aliases_loads_or_raises_config_error(
+    fuzz_root: Path, doc: object
+) -> None:
+    text = yaml.safe_dump(doc)
+    assert "*id" in text or "&id" in text
+    _load_or_config_error(fuzz_root, text)
+
+
+FRAGMENTS = [
+    "css_all:",
+    "js_all:",
+    " &a",
+    " *a",
+    " {",
+    "}",
+    " [",
+    "]",
+    "contents:",
+    "output:",
+    "filters:",
+    "depends:",
+    "\n",
+    "\n  ",
+    "\n- ",
+    ", ",
+    " js/main.js",
+    " js/*.js",
+    " scss/main.scss",
+    " gen/app.js",
+    " gen/app.css",
+    " ../assets.yml",
+    " jsmin",
+    " libsass",
+    " !!binary aGk=",
+    " !!int 3",
+    " !!python/name:os.system",
+    "? ",
+    ": ",
+    "'",
+    '"',
+    " #",
+    "\t",
+    "---\n",
+    "...\n",
+    "%YAML 1.1\n",
+    " |\n  ",
+    " >-\n  ",
+    " ~",
+    " null",
+    " 0x1f",
+]
+
+
+@FUZZ_SMALL
+@given(parts=st.lists(st.sampled_from(FRAGMENTS), max_size=30))
+def test_yaml_like_text_loads_or_raises_config_error(fuzz_root: Path, parts: list[str]) -> None:
+    _load_or_config_error(fuzz_root, "".join(parts))
+
+
+@FUZZ_SMALL
 @given(text=st.text(alphabet=st.sampled_from(list("ab:- \t\n[]{}&*!|>'\"%@#,?.\\/")), max_size=60))
 def test_any_text_loads_or_raises_config_error(fuzz_root: Path, text: str) -> None:
     _load_or_config_error(fuzz_root, text)
 
 
-@FUZZ
+@FUZZ_SMALL
 @given(data=st.binary(max_size=40))
 def test_any_bytes_load_or_raise_config_error(fuzz_root: Path, data: bytes) -> None:
     _load_or_config_error(fuzz_root, data)
