@@ -87,13 +87,13 @@ def _prepare(spec: Spec, name: str, minify: bool, cache_dir: Path | None) -> Pre
     return Prepared(compiled, variants, time.perf_counter() - t0)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """A killed build must not leave workers behind (they would hold its pipes open)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    # The parent may have died between fork and prctl.
-    if os.getppid() == 1:
+    # The parent may have died between fork and prctl (then we were adopted).
+    if os.getppid() != parent:
         os._exit(1)
 
 
@@ -115,7 +115,7 @@ def compile_all(
     # fork: workers inherit imported modules, so start-up costs milliseconds.
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=_die_with_parent
+        max_workers=jobs, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),)
     ) as pool:
         futures = [pool.submit(_prepare, spec, n, minify, cache_dir) for n in names]
         return [f.result() for f in futures]
@@ -259,6 +259,7 @@ def build(
     mpath = gen / manifest_mod.FILENAME
     try:
         with build_lock(gen):
+            remove_temporaries(gen)
             try:
                 old = manifest_mod.load(mpath)
             except manifest_mod.ManifestError:
@@ -283,9 +284,10 @@ def build(
         where = Path(exc.filename) if exc.filename else gen
         if where.name.startswith(TMP_PREFIX) or where.name == LOCK_NAME:
             where = where.parent  # name the folder the user can fix, not our temp file
-        raise BuildError(
-            f"cannot write build output: {exc.strerror}", file=display_path(where)
-        ) from None
+        reason = exc.strerror
+        if where.is_file() or any(p.is_file() for p in where.parents if gen in (p, *p.parents)):
+            reason = "a file stands where a folder is needed"
+        raise BuildError(f"cannot write build output: {reason}", file=display_path(where)) from None
     if report:
         for r in results:
             report(r)
@@ -339,5 +341,13 @@ def clean(static: Path, keep: int | None = None) -> list[str]:
     return removed
 
 
-def leftover_temp_files(static: Path) -> list[Path]:
-    return [p for p in (static / OUTPUT_DIR).rglob(TMP_PREFIX + "*")]
+def remove_temporaries(gen: Path) -> None:
+    """Delete temporary files a killed build left (call under the build lock).
+
+    ``gen/dev/`` is skipped: the development server writes there without the lock.
+    """
+    dev = gen / "dev"
+    for path in gen.rglob(TMP_PREFIX + "*"):
+        if dev not in path.parents:
+            with contextlib.suppress(OSError):
+                path.unlink()

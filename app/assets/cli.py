@@ -16,7 +16,7 @@ import flask_assets
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import builder
+from . import builder, publish
 from .check import stale_bundles, template_problems
 from .errors import AssetError
 from .extension import PipelineState, manifest_optional
@@ -37,7 +37,7 @@ def _group_callback(*args: Any, **kwargs: Any) -> Any:
 
 
 assets.callback = _group_callback
-assets.help = "Build, check, watch and clean the asset bundles declared in assets.yml."
+assets.help = "Build, check, watch, clean and publish the asset bundles declared in assets.yml."
 
 
 class AssetCommandError(click.ClickException):
@@ -112,17 +112,40 @@ def check_command() -> None:
 
 @assets.command("clean")
 @click.option("--keep", type=int, default=None, help="Older builds to keep (ASSETS_KEEP).")
+@click.option("--remote", is_flag=True, help="Clean <prefix>gen/ in ASSETS_S3_BUCKET instead.")
 @with_appcontext
-def clean_command(keep: int | None) -> None:
-    """Delete files in static/gen/ that no kept build references."""
+def clean_command(keep: int | None, remote: bool) -> None:
+    """Delete files in static/gen/ (or the bucket) that no kept build references."""
     state = _state()
+    keep = state.keep if keep is None else keep
     try:
-        removed = builder.clean(state.static, state.keep if keep is None else keep)
+        if remote:
+            target = publish.Target.from_config(current_app.config)
+            removed = publish.clean_remote(target, keep=keep)
+        else:
+            removed = builder.clean(state.static, keep)
     except AssetError as exc:
         raise AssetCommandError(str(exc)) from None
     for rel in removed:
         click.echo(f"removed {rel}")
     click.echo(f"{len(removed)} file(s) removed")
+
+
+@assets.command("publish")
+@with_appcontext
+def publish_command() -> None:
+    """Upload the current build to ASSETS_S3_BUCKET, skipping what is there; manifest last."""
+    state = _state()
+    try:
+        target = publish.Target.from_config(current_app.config)
+        done = publish.publish(
+            state.static, target, keep=state.keep, report=lambda line: click.echo(line)
+        )
+    except AssetError as exc:
+        raise AssetCommandError(str(exc)) from None
+    click.echo(
+        f"{target.url()}: uploaded {done.uploaded}, skipped {done.skipped}, {done.bytes:,} B sent"
+    )
 
 
 @assets.command("watch")

@@ -29,7 +29,9 @@ class AssetError(Exception):
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         who = f"bundle '{self.bundle}': " if self.bundle else ""
-        return f"{where}{who}{self.message}"
+        # One line always: a value quoted from the input may hold line breaks.
+        text = f"{where}{who}{self.message}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ConfigError(AssetError):

@@ -15,6 +15,7 @@ from . import manifest as manifest_mod
 from .dev import init_dev
 from .errors import AssetError, MissingBundleError
 from .helpers import bundle_tags, bundle_url, entry_url, source_urls
+from .publish import fetch_manifest
 from .resolver import BuildingResolver, ManifestResolver, Resolver
 from .serving import wrap_static
 from .spec import OUTPUT_DIR
@@ -38,6 +39,8 @@ class PipelineState:
     sri: bool
     keep: int
     cache_dir: Path | None
+    manifest_url: str | None = None  # production: read the manifest from here, not disk
+    s3_endpoint_url: str | None = None  # for an s3:// manifest_url on a non-AWS store
     _resolver: Resolver | None = field(default=None, repr=False)
 
     @property
@@ -60,6 +63,11 @@ class PipelineState:
                 dev=self.debug,
                 cache_dir=self.cache_dir,
             )
+        if self.manifest_url:
+            # Servers without the build on disk: the manifest CI published, once at start-up.
+            return ManifestResolver(
+                fetch_manifest(self.manifest_url, endpoint_url=self.s3_endpoint_url)
+            )
         return ManifestResolver(manifest_mod.load(self.manifest_path))
 
 
@@ -79,6 +87,10 @@ class AssetPipeline:
         app.config.setdefault("ASSETS_LIVE_RELOAD", app.debug)
         app.config.setdefault("ASSETS_SRI", True)
         app.config.setdefault("ASSETS_KEEP", 3)
+        app.config.setdefault("ASSETS_S3_BUCKET", None)
+        app.config.setdefault("ASSETS_S3_PREFIX", "static/")
+        app.config.setdefault("ASSETS_S3_ENDPOINT_URL", None)
+        app.config.setdefault("ASSETS_MANIFEST_URL", None)
         app.config.setdefault(
             "ASSETS_CACHE_DIR", str(Path(app.static_folder).parent / ".cache/assets")
         )
@@ -96,13 +108,16 @@ class AssetPipeline:
             cache_dir=Path(app.config["ASSETS_CACHE_DIR"])
             if app.config["ASSETS_CACHE_DIR"]
             else None,
+            manifest_url=app.config["ASSETS_MANIFEST_URL"] or None,
+            s3_endpoint_url=app.config["ASSETS_S3_ENDPOINT_URL"] or None,
         )
         app.extensions["assets"] = state
         if not state.auto_build:
             if not manifest_optional.get():
                 # Production: fail at start-up, not with a 500 on every request.
                 state._resolver = state.make_resolver()
-            wrap_static(app, state.static, state.static_url)
+            if state.static.is_dir():  # a manifest-only server (ASSETS_MANIFEST_URL) has none
+                wrap_static(app, state.static, state.static_url)
         else:
             init_dev(app, state)
         app.jinja_env.globals.update(bundle_url=bundle_url, bundle_tags=bundle_tags)

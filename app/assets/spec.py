@@ -129,6 +129,8 @@ class _Loader:
             raise self.error(f"cannot read: {exc.strerror}", None) from None
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except RecursionError:
+            raise self.error("invalid YAML: nested too deeply", None) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -148,9 +150,12 @@ class _Loader:
                 raise self.error(f"declared twice (first on line {lines[name]})", _line(key), name)
             raw[name] = value
             lines[name] = _line(key)
-        bundles = {
-            name: self.bundle(name, node, lines[name], set(raw)) for name, node in raw.items()
-        }
+        try:
+            bundles = {
+                name: self.bundle(name, node, lines[name], set(raw)) for name, node in raw.items()
+            }
+        except RecursionError:
+            raise self.error("bundles nested too deeply", None) from None
         spec = Spec(self.path, self.static, bundles)
         self.check_refs(spec)
         self.check_outputs(spec)
@@ -169,7 +174,18 @@ class _Loader:
             return [(self.scalar(n, bundle, f"each of {what}"), _line(n)) for n in node.value]
         raise self.error(f"{what} must be a string or a list of strings", _line(node), bundle)
 
-    def bundle(self, name: str, node: yaml.Node, line: int, names: set[str]) -> BundleSpec:
+    def bundle(
+        self,
+        name: str,
+        node: yaml.Node,
+        line: int,
+        names: set[str],
+        inside: frozenset[int] = frozenset(),
+    ) -> BundleSpec:
+        # A YAML alias can make a mapping contain itself: refuse instead of recursing.
+        if id(node) in inside:
+            raise self.error("an inline bundle contains itself (YAML alias)", line, name)
+        inside = inside | {id(node)}
         if isinstance(node, yaml.SequenceNode | yaml.ScalarNode):
             fields = {"contents": node}  # webassets' shorthand: just the contents
         elif isinstance(node, yaml.MappingNode):
@@ -192,11 +208,17 @@ class _Loader:
         items = cnode.value if isinstance(cnode, yaml.SequenceNode) else [cnode]
         for item in items:
             if isinstance(item, yaml.MappingNode):
-                contents.append(self.bundle(name, item, _line(item), names))
+                contents.append(self.bundle(name, item, _line(item), names, inside))
                 continue
             value = self.scalar(item, name, "each item of 'contents'")
             if not value.strip():
                 raise self.error("'contents' has an empty entry", _line(item), name)
+            if "\n" in value.strip() or "\r" in value:
+                raise self.error(
+                    "a source path spans several lines; write 'contents' as a list",
+                    _line(item),
+                    name,
+                )
             if value in names:
                 if value == name:
                     raise self.error("contains itself", _line(item), name)
