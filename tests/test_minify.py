@@ -590,3 +590,24 @@ def test_chunked_cssmin_matches_whole_file_cssmin(corpus: Path) -> None:
     source = read_lib(corpus, "bootstrap/dist/css/bootstrap.css")
     assert len(css_chunks(source)) > 5
     assert "".join(cssmin.cssmin(c) for c in css_chunks(source)) == cssmin.cssmin(source)
+
+
+@pytest.mark.parametrize(
+    ("part", "separated"),
+    [
+        ("a();\n", False),
+        ("a();", False),
+        ("a()\n", True),
+        ("a(); // done;\n", True),  # the ";" might be inside a comment: keep the separator
+        ("x = 'a;';\n", True),
+        ("x = `\n;`;\n", True),
+        ("/* c */ a();\n", True),
+    ],
+)
+def test_join_js_adds_a_separator_unless_the_last_line_plainly_ends_a_statement(
+    part: str, separated: bool
+) -> None:
+    first = part if part.endswith("\n") else part + "\n"
+    joined = join_js([part, "(() => 1)()"])
+    assert joined.startswith(first)
+    assert joined[len(first) :].startswith(";\n") == separated

@@ -347,21 +347,22 @@ def minify_js(source: str, engine: str = "jsmin") -> str:
     return result
 
 
-_JS_COMMENTS = re.compile(r"/\*[\s\S]*?\*/|//[^\n\r\u2028\u2029]*")
+_LINE_BREAK = re.compile(r"[\n\r\u2028\u2029]")
 
 
-def _last_significant_js_token(source: str) -> str | None:
-    """Text of the last token outside comments/literals, or None if it can't be scanned."""
-    try:
-        spans = _scan_js(source)
-    except MinifyError:
-        return None
-    # Nothing after the last literal is a literal, so only comments need removing there.
-    tail = source[spans[-1].end :] if spans else source
-    text = _JS_COMMENTS.sub(" ", tail).rstrip()
-    if not text and spans:
-        return "literal"
-    return text[-1] if text else ""
+def _ends_with_semicolon(part: str) -> bool:
+    """Whether the part's last line is a plain statement ending in ``;``.
+
+    Cheap and conservative: looks at the last line only, never scans the whole file. A
+    false "no" costs one empty statement; a false "yes" could fuse two files, so a line
+    with any character that might start a comment or a literal counts as "no".
+    """
+    text = part.rstrip()
+    breaks = list(_LINE_BREAK.finditer(text, max(0, len(text) - 65536)))
+    last = text[breaks[-1].end() :] if breaks else text
+    if not breaks and len(text) > 65536:
+        return False  # a huge single line (minified code): don't guess
+    return last.endswith(";") and not any(c in last for c in "/'\"`")
 
 
 def join_js(parts: list[str]) -> str:
@@ -382,7 +383,7 @@ def join_js(parts: list[str]) -> str:
         if not part.endswith(("\n", "\r", "\u2028", "\u2029")):
             part += "\n"
         out.append(part)
-        if _last_significant_js_token(part) != ";":
+        if not _ends_with_semicolon(part):
             out.append(";\n")
     return "".join(out)
 
