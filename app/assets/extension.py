@@ -13,8 +13,8 @@ from webassets import Bundle
 
 from . import manifest as manifest_mod
 from .dev import init_dev
-from .errors import AssetError, MissingBundleError
-from .helpers import bundle_tags, bundle_url, entry_url, source_urls
+from .errors import MissingBundleError
+from .helpers import bundle_entry, bundle_tags, bundle_url, entry_url, source_urls
 from .publish import fetch_manifest
 from .resolver import BuildingResolver, ManifestResolver, Resolver
 from .serving import wrap_static
@@ -144,14 +144,9 @@ class _PipelineBundle(Bundle):
             if kwargs.get("calculate_sri"):
                 return [{"uri": u, "sri": None} for u in sources]
             return sources
-        try:
-            entry = self.state.resolver.entry(self.pipeline_name)
-        except MissingBundleError:
-            raise
-        except AssetError:
-            if self.state.auto_build:
-                return []  # the dev overlay shows the build error
-            raise
+        entry = bundle_entry(self.pipeline_name)
+        if entry is None:
+            return []  # development: the overlay shows the build error
         url = entry_url(entry, self.state.base_url)
         if kwargs.get("calculate_sri"):
             return [{"uri": url, "sri": entry.integrity if self.state.sri else None}]
@@ -173,13 +168,7 @@ class _FlaskAssetsEnvironment(flask_assets.Environment):
         return isinstance(name, str)
 
     def _lookup(self, name: str) -> str:
-        try:
-            self._pipeline.resolver.entry(name)  # raises MissingBundleError naming it
-        except MissingBundleError:
-            raise
-        except AssetError:
-            if not self._pipeline.auto_build:
-                raise
+        bundle_entry(name)  # raises MissingBundleError naming an unknown bundle
         return name
 
 

@@ -20,7 +20,7 @@ def entry_url(entry: Entry, base_url: str | None) -> str:
     return entry.url
 
 
-def _entry(name: str) -> Entry | None:
+def bundle_entry(name: str) -> Entry | None:
     """The bundle's entry; in development a failed first build yields None (the overlay
     shows the error) instead of a 500."""
     state = _state()
@@ -53,7 +53,7 @@ def source_urls(name: str) -> list[str] | None:
 
 
 def bundle_url(name: str) -> str:
-    entry = _entry(name)
+    entry = bundle_entry(name)
     return entry_url(entry, _state().base_url) if entry else ""
 
 
@@ -64,7 +64,7 @@ def bundle_tags(name: str) -> Markup:
         kind = state.resolver.spec().bundles[name].kind
         tag = '<link rel="stylesheet" href="{}">' if kind == "css" else '<script src="{}"></script>'
         return Markup("\n".join(tag.format(escape(u)) for u in sources))
-    entry = _entry(name)
+    entry = bundle_entry(name)
     if entry is None:
         return Markup(f"<!-- bundle '{escape(name)}' failed to build -->")
     url = escape(entry_url(entry, state.base_url))
