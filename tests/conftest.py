@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,25 @@ def live_server(monkeypatch: pytest.MonkeyPatch) -> Any:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class _BundleRefs(HTMLParser):
+    """Every stylesheet, script and preload URL of a page, with its integrity (or None)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "link" and a.get("rel") in ("stylesheet", "preload") and a.get("href"):
+            self.refs.append((a["href"] or "", a.get("integrity")))
+        elif tag == "script" and a.get("src"):
+            self.refs.append((a["src"] or "", a.get("integrity")))
+
+
+def bundle_refs(html: str) -> list[tuple[str, str | None]]:
+    """(url, integrity) of every bundle a page links."""
+    parser = _BundleRefs()
+    parser.feed(html)
+    return parser.refs

@@ -7,7 +7,6 @@ nothing decodes a compressed body behind the test's back.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import gzip
 import hashlib
@@ -19,13 +18,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin
 
 import brotli
 import pytest
-from conftest import build_project, copy_project, flask_env, read_manifest, run_flask, snapshot
+from conftest import (
+    build_project,
+    bundle_refs,
+    copy_project,
+    flask_env,
+    read_manifest,
+    run_flask,
+    snapshot,
+    sri,
+)
 from flask import Flask
 
 FOREVER = "public, max-age=31536000, immutable"
@@ -33,34 +40,9 @@ PAGES = ("/", "/about", "/gallery")
 BOOT_TIMEOUT = 30.0
 
 
-def sha384(data: bytes) -> str:
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
-
-
 def hashed_name(name: str, data: bytes) -> str:
     stem, _, ext = name.rpartition(".")
     return f"{stem}.{hashlib.sha256(data).hexdigest()[:8]}.{ext}"
-
-
-class BundleRefs(HTMLParser):
-    """Every stylesheet, script and preload URL of a page, with its integrity (or None)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.refs: list[tuple[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "link" and a.get("rel") in ("stylesheet", "preload") and a.get("href"):
-            self.refs.append((a["href"] or "", a.get("integrity")))
-        elif tag == "script" and a.get("src"):
-            self.refs.append((a["src"] or "", a.get("integrity")))
-
-
-def bundle_refs(html: str) -> list[tuple[str, str | None]]:
-    parser = BundleRefs()
-    parser.feed(html)
-    return parser.refs
 
 
 def gen_files(root: Path) -> set[str]:
@@ -108,7 +90,7 @@ def test_old_pages_still_find_their_bundles_after_a_new_build(
     for url, integrity in old_refs | new_refs:
         resp = new.get(url)
         assert resp.status_code == 200, url
-        assert sha384(resp.data) == integrity, url
+        assert sri(resp.data) == integrity, url
         assert resp.headers["Cache-Control"] == FOREVER
 
 
@@ -316,7 +298,7 @@ def test_gunicorn_serves_the_built_site(built: Path, tmp_path: Path) -> None:
         css = (static / manifest["css_all"]["file"]).read_text()
         image = hashed_name("leaf.svg", (static / "img/leaf.svg").read_bytes())
         assert f'url("{image}")' in css
-        urls[urljoin(css_url, image)] = sha384((static / "img/leaf.svg").read_bytes())
+        urls[urljoin(css_url, image)] = sri((static / "img/leaf.svg").read_bytes())
 
         for url, integrity in urls.items():
             kind = url.rpartition(".")[2]
@@ -335,7 +317,7 @@ def test_gunicorn_serves_the_built_site(built: Path, tmp_path: Path) -> None:
                     assert ctype.split(";")[0] in ("text/javascript", "application/javascript")
                 else:
                     assert ctype.startswith("image/svg+xml"), ctype
-                assert sha384(decoded(headers, body)) == integrity, (url, accept)
+                assert sri(decoded(headers, body)) == integrity, (url, accept)
                 if encoding:
                     assert len(body) < len(decoded(headers, body))
                 status, headers, body = fetch(port, url, If_None_Match=headers["etag"], **extra)

@@ -7,9 +7,7 @@ each test gets its own bucket. Objects are checked by reading them back over the
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -22,13 +20,12 @@ import urllib.request
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from conftest import REPO, build_project, read_manifest, run_flask
+from conftest import REPO, build_project, bundle_refs, read_manifest, run_flask, sri
 from flask import Flask
 from werkzeug.http import parse_options_header
 
@@ -161,23 +158,6 @@ def gen_files(root: Path) -> set[str]:
         for p in (static / "gen").rglob("*")
         if p.is_file() and p.name not in ("manifest.json", ".build.lock")
     }
-
-
-def sha384(data: bytes) -> str:
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
-
-
-class BundleRefs(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.refs: list[tuple[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "link" and a.get("rel") == "stylesheet" and a.get("href"):
-            self.refs.append((a["href"] or "", a.get("integrity")))
-        elif tag == "script" and a.get("src"):
-            self.refs.append((a["src"] or "", a.get("integrity")))
 
 
 def http_get(url: str) -> tuple[int, bytes]:
@@ -398,14 +378,13 @@ def test_manifest_only_server_links_bundles_in_the_bucket(
     for page in ("/", "/about", "/gallery"):
         response = client.get(page)
         assert response.status_code == 200, page
-        parser = BundleRefs()
-        parser.feed(response.get_data(as_text=True))
-        assert parser.refs, page
-        for href, integrity in parser.refs:
+        refs = [r for r in bundle_refs(response.get_data(as_text=True)) if r[1]]
+        assert refs, page
+        for href, integrity in refs:
             assert href.startswith(f"{base}/gen/"), href
             status, data = http_get(href)
             assert status == 200, href
-            assert integrity == sha384(data), href
+            assert integrity == sri(data), href
             linked.add(href.removeprefix(f"{base}/"))
     bundles = read_manifest(built)["bundles"]
     assert linked == {e["file"] for e in bundles.values() if e["file"] in linked}

@@ -12,13 +12,12 @@ import gzip
 import hashlib
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin
 
 import brotli
 import pytest
-from conftest import build_project, read_manifest, run_flask, snapshot, sri
+from conftest import build_project, bundle_refs, read_manifest, run_flask, snapshot, sri
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 
@@ -27,27 +26,6 @@ PAGES = ("/", "/about", "/gallery")
 CDN = "https://cdn.example.com/static"
 # An hour at most: long enough to spare the server, short enough to pick up a new deploy.
 SHORT = 3600
-
-
-class BundleRefs(HTMLParser):
-    """Every stylesheet, script and preload URL of a page, with its integrity (or None)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.refs: list[tuple[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "link" and a.get("rel") in ("stylesheet", "preload") and a.get("href"):
-            self.refs.append((a["href"] or "", a.get("integrity")))
-        elif tag == "script" and a.get("src"):
-            self.refs.append((a["src"] or "", a.get("integrity")))
-
-
-def bundle_refs(html: str) -> list[tuple[str, str | None]]:
-    parser = BundleRefs()
-    parser.feed(html)
-    return parser.refs
 
 
 def hashed_name(name: str, data: bytes) -> str:
