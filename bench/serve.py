@@ -6,8 +6,9 @@ What it does, all on 127.0.0.1:
 
 1. Copies the demo site (static/ without gen/, templates/, assets.yml) into a temporary
    folder and builds it (the repository's own static/gen/ is never touched).
-2. Starts two gunicorn servers with the *same* configuration (1 worker, gthread, 4 threads,
-   HTTP/1.1 keep-alive), each on a free port:
+2. Starts two servers with the *same* configuration (1 worker, 4 threads, HTTP/1.1
+   keep-alive; uWSGI when installed, ``pip install pyuwsgi``, else gunicorn gthread; choose
+   with ``--server``), each on a free port:
    A. ``whitenoise_app()``: the production app, ``create_app()`` with auto-build off, so
       ``/static/...`` is answered by WhiteNoise in front of Flask;
    B. ``flask_static_app()``: the very same app with WhiteNoise unwrapped, so the same URL
@@ -98,27 +99,57 @@ def build_site(dest: Path) -> Path:
     return dest
 
 
+def uwsgi_binary() -> str | None:
+    """uWSGI from this venv (``pip install pyuwsgi``) or the PATH, if installed."""
+    here = Path(sys.executable).parent / "uwsgi"
+    return str(here) if here.exists() else shutil.which("uwsgi")
+
+
+def server_cmd(
+    kind: str, port: int, factory: str, args: argparse.Namespace, tmp: Path
+) -> list[str]:
+    if kind == "gunicorn":
+        opts = [*GUNICORN_OPTS, "--worker-class", args.worker_class, "--threads", str(args.threads)]
+        cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", *opts]
+        return [*cmd, "--pythonpath", str(BENCH), f"serve:{factory}"]
+    # uWSGI loads a module attribute, not a factory call: a two-line WSGI file per app.
+    wsgi = tmp / f"wsgi_{factory.split('(')[0]}.py"
+    wsgi.write_text(f"from serve import {factory.split('(')[0]}\napplication = {factory}\n")
+    binary = uwsgi_binary()
+    if binary is None:
+        raise RuntimeError("uwsgi is not installed: pip install pyuwsgi")
+    return [
+        binary,
+        *("--http11-socket", f"127.0.0.1:{port}", "--http-keepalive", "--tcp-nodelay"),
+        *("--wsgi-file", str(wsgi), "--pythonpath", str(BENCH)),
+        *("--master", "--processes", "1", "--threads", str(args.threads)),
+        *("--disable-logging", "--die-on-term"),
+    ]
+
+
 @contextmanager
-def gunicorn(root: Path, factory: str, log: Path, opts: list[str]) -> Iterator[int]:
+def server(
+    kind: str, root: Path, factory: str, args: argparse.Namespace, tmp: Path
+) -> Iterator[int]:
     port = free_port()
+    log = tmp / f"{kind}-{factory.split('(')[0]}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     env.update(FLASK_PROJECT_ROOT=str(root), FLASK_ASSETS_AUTO_BUILD="false")
-    cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", *opts]
-    cmd += ["--pythonpath", str(BENCH), f"serve:{factory}"]
+    cmd = server_cmd(kind, port, factory, args, tmp)
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn ({factory}) exited:\n{log.read_text()}")
+                raise RuntimeError(f"{kind} ({factory}) exited:\n{log.read_text()}")
             try:
                 if fetch(port, "/")[0] == 200:
                     break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn ({factory}) did not start:\n{log.read_text()}")
+                raise RuntimeError(f"{kind} ({factory}) did not start:\n{log.read_text()}")
             time.sleep(0.1)
         yield port
     finally:
@@ -216,11 +247,19 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     ap.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
-    ap.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    ap.add_argument("--threads", type=int, default=4, help="threads per worker")
+    ap.add_argument(
+        "--server",
+        choices=["auto", "gunicorn", "uwsgi"],
+        default="auto",
+        help="WSGI server for both apps (auto: uwsgi if installed, else gunicorn)",
+    )
     args = ap.parse_args()
     if args.rounds < 1:
         ap.error("--rounds must be at least 1")
-    opts = [*GUNICORN_OPTS, "--worker-class", args.worker_class, "--threads", str(args.threads)]
+    kind = args.server
+    if kind == "auto":
+        kind = "uwsgi" if uwsgi_binary() else "gunicorn"
 
     client = args.client
     if client == "auto":
@@ -237,8 +276,8 @@ def main() -> int:
         raw = (root / "static" / target["file"]).read_bytes()
 
         with (
-            gunicorn(root, "whitenoise_app()", Path(tmp) / "a.log", opts) as port_a,
-            gunicorn(root, "flask_static_app()", Path(tmp) / "b.log", opts) as port_b,
+            server(kind, root, "whitenoise_app()", args, Path(tmp)) as port_a,
+            server(kind, root, "flask_static_app()", args, Path(tmp)) as port_b,
         ):
             # Same bytes from both; only A sends the forever-cache header.
             sa, ha, ba = fetch(port_a, url)
@@ -284,7 +323,8 @@ def main() -> int:
     print()
     print(f"os.cpu_count() = {os.cpu_count()}; client = {client}", end="")
     print(f" (keep-alive, {args.connections} connections, {args.seconds} s per run)")
-    print(f"server: gunicorn {' '.join(opts)} (both)")
+    detail = f"{args.worker_class}, " if kind == "gunicorn" else ""
+    print(f"server: {kind}, 1 worker, {detail}{args.threads} threads (both apps)")
     print()
     print(f"| {'server':<34} | {'median req/s':>12} | {'rounds':>6} |")
     print(f"|{'-' * 36}|{'-' * 14}|{'-' * 8}|")
