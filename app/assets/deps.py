@@ -81,10 +81,13 @@ def settle(stamps: tuple[Stamp, ...]) -> tuple[Stamp, ...]:
     Their content matched a moment ago and their mtime is now well in the past, so any
     later save gets a different mtime: a ``stat`` is enough from here on.
     """
-    if not any(s.digest for s in stamps):
-        return stamps
     limit = time.time_ns() - RACY_NS
     return tuple(
         Stamp(s.path, s.mtime_ns, s.size, None) if s.digest and s.mtime_ns < limit else s
         for s in stamps
     )
+
+
+def racy(stamps: tuple[Stamp, ...]) -> bool:
+    """Whether any stamp still compares content (so ``settle`` may have work to do)."""
+    return any(s.digest for s in stamps)

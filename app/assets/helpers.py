@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import current_app
 from markupsafe import Markup, escape
 
 from .errors import AssetError, MissingBundleError
 from .manifest import Entry
 
+if TYPE_CHECKING:
+    from .extension import PipelineState
 
-def _state():  # type: ignore[no-untyped-def]
-    return current_app.extensions["assets"]
+
+def _state() -> PipelineState:
+    return current_app.extensions["assets"]  # type: ignore[no-any-return]
 
 
 def entry_url(entry: Entry, base_url: str | None) -> str:
@@ -20,10 +25,10 @@ def entry_url(entry: Entry, base_url: str | None) -> str:
     return entry.url
 
 
-def bundle_entry(name: str) -> Entry | None:
+def bundle_entry(name: str, state: PipelineState | None = None) -> Entry | None:
     """The bundle's entry; in development a failed first build yields None (the overlay
     shows the error) instead of a 500."""
-    state = _state()
+    state = state or _state()
     try:
         return state.resolver.entry(name)
     except MissingBundleError:
@@ -34,13 +39,13 @@ def bundle_entry(name: str) -> Entry | None:
         raise
 
 
-def source_urls(name: str) -> list[str] | None:
+def source_urls(name: str, state: PipelineState | None = None) -> list[str] | None:
     """With ``ASSETS_DEBUG`` (and auto-build), the URLs of a bundle's own source files.
 
     None when the bundle must be compiled (SCSS), as webassets builds such bundles
     even in debug mode.
     """
-    state = _state()
+    state = state or _state()
     if not (state.assets_debug and state.auto_build):
         return None
     spec = state.resolver.spec()
@@ -59,12 +64,12 @@ def bundle_url(name: str) -> str:
 
 def bundle_tags(name: str) -> Markup:
     state = _state()
-    sources = source_urls(name)
+    sources = source_urls(name, state)
     if sources is not None:
         kind = state.resolver.spec().bundles[name].kind
         tag = '<link rel="stylesheet" href="{}">' if kind == "css" else '<script src="{}"></script>'
         return Markup("\n".join(tag.format(escape(u)) for u in sources))
-    entry = bundle_entry(name)
+    entry = bundle_entry(name, state)
     if entry is None:
         return Markup(f"<!-- bundle '{escape(name)}' failed to build -->")
     url = escape(entry_url(entry, state.base_url))

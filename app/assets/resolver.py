@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -52,6 +52,10 @@ class ManifestResolver:
 class _Built:
     entry: Entry
     stamps: tuple[deps.Stamp, ...]
+    racy: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.racy = deps.racy(self.stamps)
 
 
 class BuildingResolver:
@@ -78,9 +82,12 @@ class BuildingResolver:
         self.minify = minify
         self.dev = dev
         self.on_rebuild = on_rebuild
-        self.cache = Cache(cache_dir) if cache_dir else None
+        # Development builds recompile on every save: writing each result to the cache
+        # would only cost time. Minified auto-builds (no debug) do use it.
+        self.cache = Cache(cache_dir) if cache_dir and minify else None
         self._spec: Spec | None = None
         self._spec_stamps: tuple[deps.Stamp, ...] = ()
+        self._spec_racy = False
         self._spec_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._built: dict[str, _Built] = {}
@@ -93,7 +100,9 @@ class BuildingResolver:
         """The declarations, reloaded when ``assets.yml`` changed (one ``stat``)."""
         with self._spec_lock:
             if self._spec is not None and not deps.changed(self._spec_stamps):
-                self._spec_stamps = deps.settle(self._spec_stamps)
+                if self._spec_racy:
+                    self._spec_stamps = deps.settle(self._spec_stamps)
+                    self._spec_racy = deps.racy(self._spec_stamps)
                 return self._spec
             started = time.time_ns()
             try:
@@ -103,15 +112,19 @@ class BuildingResolver:
                 if self._spec is None:
                     raise
                 # Keep serving the last good declarations until the file is fixed.
-                self._spec_stamps = deps.stamp([str(self.config_path)], started)
+                self._set_spec_stamps(deps.stamp([str(self.config_path)], started))
                 return self._spec
             self.errors.pop("assets.yml", None)
             if self._spec is not None and spec != self._spec:
                 self._built.clear()
                 self._failed.clear()
             self._spec = spec
-            self._spec_stamps = deps.stamp([str(self.config_path)], started)
+            self._set_spec_stamps(deps.stamp([str(self.config_path)], started))
             return self._spec
+
+    def _set_spec_stamps(self, stamps: tuple[deps.Stamp, ...]) -> None:
+        self._spec_stamps = stamps
+        self._spec_racy = deps.racy(stamps)
 
     def names(self) -> list[str]:
         return list(self.spec().outputs)
@@ -127,7 +140,9 @@ class BuildingResolver:
         with lock:
             built = self._built.get(name)
             if built is not None and not deps.changed(built.stamps):
-                built.stamps = deps.settle(built.stamps)
+                if built.racy:
+                    built.stamps = deps.settle(built.stamps)
+                    built.racy = deps.racy(built.stamps)
                 return built.entry
             failed = self._failed.get(name)
             if built is None and failed is not None and not deps.changed(failed[1]):
