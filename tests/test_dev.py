@@ -427,6 +427,37 @@ def test_event_stream_announces_css_rebuild_and_errors(
         stream.close()
 
 
+def test_event_stream_reacts_to_file_events_not_its_poll(
+    project: Path, make_app: Callable[..., Flask], live_server: Callable[[Flask], str]
+) -> None:
+    """Saves wake the stream through watchdog: the css event beats the 1 s safety poll."""
+    from app.assets import dev
+
+    app = make_app(project, ASSETS_AUTO_BUILD=True, DEBUG=True)
+    base = live_server(app)
+    Site(app).page()
+    stream = EventStream(base)
+    buttons = scss(project, "_buttons.scss")
+    try:
+        assert stream.resp.readline().startswith(b"retry:")
+        time.sleep(0.3)  # the first pass records the current URLs
+        delays = []
+        for i in range(3):
+            time.sleep(0.05)  # just after the last pass: the next poll is ~1 s away
+            replace(buttons, "border-radius:", f"outline-offset: {i}px;\n  border-radius:")
+            saved = time.monotonic()
+            stream.wait_for("css")
+            delays.append(time.monotonic() - saved)
+        assert sorted(delays)[1] < dev.POLL_SECONDS * 0.4, delays
+    finally:
+        stream.close()
+    tools = app.extensions["assets_dev"]
+    deadline = time.monotonic() + 3 * dev.POLL_SECONDS
+    while tools._observer is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tools._observer is None, "the file watcher outlived the last stream"
+
+
 def test_event_stream_frees_its_server_thread_when_the_client_leaves(
     project: Path, make_app: Callable[..., Flask], live_server: Callable[[Flask], str]
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,15 +15,22 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, current_app, stream_with_context
 from markupsafe import Markup, escape
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from .errors import AssetError
+from .spec import OUTPUT_DIR
 
 if TYPE_CHECKING:
     from .extension import PipelineState
     from .resolver import BuildingResolver
 
 PREFIX = "/__assets"
-POLL_SECONDS = 0.25
+# File-system events wake the streams at once; this poll is only the safety net.
+POLL_SECONDS = 1.0
+# Editors often save in several writes: let them land before rebuilding.
+SETTLE_SECONDS = 0.02
 # EventSource reconnects by itself; a bounded stream frees the server thread.
 STREAM_SECONDS = 300.0
 CLIENT_JS = Path(__file__).with_name("livereload.js")
@@ -58,14 +66,59 @@ def error_payload(errors: list[AssetError]) -> list[dict[str, object]]:
     ]
 
 
+class _Wakeup(FileSystemEventHandler):
+    """Counts file-system changes and wakes every waiting event stream (watchdog)."""
+
+    def __init__(self, ignore: Path) -> None:
+        self.ignore = str(ignore.resolve())
+        self.generation = 0
+        self.cond = threading.Condition()
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        if str(event.src_path).startswith(self.ignore):
+            return  # our own outputs in static/gen/
+        with self.cond:
+            self.generation += 1
+            self.cond.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        with self.cond:
+            self.cond.wait_for(lambda: self.generation != seen, timeout)
+            return self.generation
+
+
 class DevTools:
-    """Per-app dev state: which errors were logged, the template stamps."""
+    """Per-app dev state: logged errors, template stamps, the file watcher for streams."""
 
     def __init__(self, app: Flask, state: PipelineState) -> None:
         self.state = state
         self.live = bool(app.config["ASSETS_LIVE_RELOAD"])
         self.templates = Path(app.root_path, app.template_folder or "templates")
         self._logged: set[str] = set()
+        self.wakeup = _Wakeup(state.static / OUTPUT_DIR)
+        self._observer: BaseObserver | None = None
+        self._streams = 0
+        self._lock = threading.Lock()
+
+    def _watch(self, on: bool) -> None:
+        """Run one watchdog observer while at least one event stream is open."""
+        with self._lock:
+            self._streams += 1 if on else -1
+            if on and self._observer is None:
+                observer = Observer()
+                folders = {self.state.static, self.templates, self.state.config_path.parent}
+                for folder in folders:
+                    if folder.is_dir():
+                        recursive = folder != self.state.config_path.parent
+                        observer.schedule(self.wakeup, str(folder), recursive=recursive)
+                observer.daemon = True
+                observer.start()
+                self._observer = observer
+            elif not on and self._streams == 0 and self._observer is not None:
+                self._observer.stop()
+                self._observer = None
 
     @property
     def resolver(self) -> BuildingResolver:
@@ -117,7 +170,22 @@ class DevTools:
         sent_errors: list[str] = []
         templates = self.template_stamp()
         end = time.monotonic() + STREAM_SECONDS
-        yield "retry: 500\n\n"
+        self._watch(True)
+        try:
+            yield "retry: 500\n\n"
+            yield from self._stream(resolver, urls, sent_errors, templates, end)
+        finally:
+            self._watch(False)
+
+    def _stream(
+        self,
+        resolver: BuildingResolver,
+        urls: dict[str, str],
+        sent_errors: list[str],
+        templates: tuple[tuple[str, int], ...],
+        end: float,
+    ) -> Iterator[str]:
+        seen = self.wakeup.generation
         while time.monotonic() < end:
             try:
                 names = resolver.names()
@@ -143,7 +211,10 @@ class DevTools:
                 yield _event("template", {})
             # A comment line: writing is how a server notices the client has gone.
             yield ": ping\n\n"
-            time.sleep(POLL_SECONDS)
+            now_seen = self.wakeup.wait(seen, POLL_SECONDS)
+            if now_seen != seen:
+                seen = now_seen
+                time.sleep(SETTLE_SECONDS)
 
 
 def _event(kind: str, data: dict[str, object]) -> str:
