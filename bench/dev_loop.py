@@ -3,8 +3,10 @@
 (a) SCSS save -> fresh CSS: edit a partial, then time a page request plus the CSS fetch
     on a dev app that already built, against a bare ``sass.compile(filename=main.scss)``
     of the same entry point.                                          goal: ratio <= 1.5
-(b) No-change request: a page request on a warm dev app (auto-build on: stat checks)
-    against the same page on a production app serving a built copy.  goal: ratio <= 1.2
+(b) No-change request: a page request on a warm app with auto-build on (stat checks)
+    against the same app with auto-build off serving a built copy.   goal: ratio <= 1.2
+(c) Save -> live-reload "css" event: what a browser with the page open waits for, on a
+    real threaded server on 127.0.0.1 (watchdog wakes the event stream).
 
 Runs are interleaved (a dev sample, then its baseline, ...) so drift hits both sides.
 Usage: ``python bench/dev_loop.py [--runs 9] [--requests 200]``; works on tmp copies.
@@ -19,6 +21,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +43,35 @@ def copy_project(dest: Path) -> Path:
     shutil.copytree(REPO / "templates", dest / "templates")
     shutil.copy2(REPO / "assets.yml", dest / "assets.yml")
     return dest
+
+
+def sse_latency(app: object, buttons: Path, original: str, runs: int) -> list[float]:
+    """Seconds from a save to the stream's css event, on a real server (c)."""
+    import http.client
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        conn.request("GET", "/__assets/events")
+        resp = conn.getresponse()
+        resp.readline()  # retry:
+        time.sleep(0.3)  # the first pass records the current URLs
+        out = []
+        for i in range(runs):
+            buttons.write_text(original.replace("calc(1rem + 2px)", f"calc(1rem + {900 + i}px)"))
+            saved = time.perf_counter()
+            while not resp.readline().startswith(b"event: css"):
+                pass
+            out.append(time.perf_counter() - saved)
+            time.sleep(0.05)
+        return out
+    finally:
+        conn.close()
+        server.shutdown()
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -125,6 +157,9 @@ def main() -> int:
             prod_req_s.append(batch(prod_client))
             auto_req_s.append(batch(auto_client))
         buttons.write_text(original)
+        page(dev_client)
+        sse_s = sse_latency(dev, buttons, original, runs)
+        buttons.write_text(original)
 
     def med(xs: list[float]) -> float:
         return statistics.median(xs)
@@ -138,6 +173,7 @@ def main() -> int:
         ("(b) page request, auto-build on", med(auto_req_s), min(auto_req_s), max(auto_req_s)),
         ("    page request, auto-build off", med(prod_req_s), min(prod_req_s), max(prod_req_s)),
         ("    page, full dev (debug+live)", med(dev_req_s), min(dev_req_s), max(dev_req_s)),
+        ("(c) save -> live-reload css event", med(sse_s), min(sse_s), max(sse_s)),
     ]
     print(f"cpu_count={os.cpu_count()}  runs={runs}  requests per (b) sample={args.requests}")
     print(f"{'measurement':<38} {'median ms':>10} {'min ms':>9} {'max ms':>9}")
