@@ -153,6 +153,13 @@ def test_env_var_turns_auto_build_off(project: Path) -> None:
     result = run_flask(project, "routes", FLASK_ASSETS_AUTO_BUILD="false")
     assert result.returncode != 0
     assert "assets build" in result.stdout + result.stderr
+    # One clear line from Flask's CLI, not a traceback.
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == [
+        "Error: static/gen/manifest.json: manifest not found: "
+        "run `flask --app app assets build` first"
+    ]
 
     # The build command itself must not need the manifest it is about to create.
     result = run_flask(project, "assets", "build", FLASK_ASSETS_AUTO_BUILD="false")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask.cli import NoAppException
+
 
 class AssetError(Exception):
     """Base class: ``str(err)`` is the one-line message shown to users."""
@@ -18,7 +22,12 @@ class AssetError(Exception):
         self.file = file
         self.line = line
         self.bundle = bundle
-        super().__init__(self.format())
+        # Exception's own init (not super()): a subclass mixing in a click exception must
+        # not have its ``message`` replaced by the formatted line.
+        Exception.__init__(self, self.format())
+
+    def __str__(self) -> str:
+        return self.format()
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only fields: rebuild through a helper so errors cross process pools.
@@ -48,6 +57,22 @@ class MissingBundleError(AssetError):
 
 class ManifestError(AssetError):
     """The manifest is missing or unreadable."""
+
+
+class StartupError(ManifestError, NoAppException):
+    """Production start-up without a usable manifest.
+
+    Also Flask's ``NoAppException``, so ``flask run`` and other commands print the one
+    line and exit 1 instead of a traceback.
+    """
+
+    def __init__(self, message: str, **kw: Any) -> None:
+        # Both bases keep ``message``; ours (the raw text) must win, so it goes last.
+        NoAppException.__init__(self, message)
+        ManifestError.__init__(self, message, **kw)
+
+    def format_message(self) -> str:
+        return self.format()
 
 
 def _rebuild(

@@ -13,7 +13,7 @@ from webassets import Bundle
 
 from . import manifest as manifest_mod
 from .dev import init_dev
-from .errors import MissingBundleError
+from .errors import ManifestError, MissingBundleError, StartupError
 from .helpers import bundle_entry, bundle_tags, bundle_url, entry_url, source_urls
 from .publish import fetch_manifest
 from .resolver import BuildingResolver, ManifestResolver, Resolver
@@ -115,7 +115,10 @@ class AssetPipeline:
         if not state.auto_build:
             if not manifest_optional.get():
                 # Production: fail at start-up, not with a 500 on every request.
-                state._resolver = state.make_resolver()
+                try:
+                    state._resolver = state.make_resolver()
+                except ManifestError as exc:
+                    raise StartupError(exc.message, file=exc.file, line=exc.line) from None
             if state.static.is_dir():  # a manifest-only server (ASSETS_MANIFEST_URL) has none
                 wrap_static(app, state.static, state.static_url)
         else:
