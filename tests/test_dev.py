@@ -133,6 +133,27 @@ def test_only_the_changed_bundle_is_rebuilt(site: Site, project: Path) -> None:
     assert site.rebuilds == rebuilds + 1
 
 
+def test_saves_do_not_pile_up_outputs_but_recent_urls_keep_working(
+    site: Site, project: Path
+) -> None:
+    from app.assets.resolver import DEV_KEEP
+
+    buttons = scss(project, "_buttons.scss")
+    urls = [site.css()[0]]
+    for i in range(DEV_KEEP + 3):
+        replace(buttons, "border-radius:", f"outline-offset: {i}px;\n  border-radius:")
+        urls.append(site.css()[0])
+    assert len(set(urls)) == len(urls)  # every save gave a new URL
+    dev = project / "static" / "gen" / "dev"
+    css_files = sorted(p.name for p in dev.glob("app.*.css"))
+    assert len(css_files) == DEV_KEEP
+    for url in urls[-DEV_KEEP:]:  # pages rendered just before a save still load
+        site.fetch(url)
+    assert site.client.get(urls[0]).status_code == 404
+    # Other bundles were left alone.
+    assert len(list(dev.glob("app.*.js"))) == 1
+
+
 def test_same_second_same_size_edits_are_detected(site: Site, project: Path) -> None:
     """Six saves right after a build, each keeping the size and (worst case) the mtime."""
     variables = scss(project, "_variables.scss")

@@ -6,9 +6,9 @@ development builds on demand when a source changed (a few ``stat`` calls).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +22,7 @@ from .manifest import Entry, Manifest
 from .spec import OUTPUT_DIR, Spec, load_spec
 
 DEV_DIR = f"{OUTPUT_DIR}/dev"
+DEV_KEEP = 3  # outputs of each bundle a development server keeps on disk
 
 
 class Resolver(Protocol):
@@ -74,14 +75,13 @@ class BuildingResolver:
         minify: bool,
         dev: bool,
         cache_dir: Path | None = None,
-        on_rebuild: Callable[[str, Entry], None] | None = None,
     ) -> None:
         self.config_path = config_path
         self.static = static
         self.static_url = static_url
         self.minify = minify
         self.dev = dev
-        self.on_rebuild = on_rebuild
+        self._written: dict[str, list[str]] = {}
         # Development builds recompile on every save: writing each result to the cache
         # would only cost time. Minified auto-builds (no debug) do use it.
         self.cache = Cache(cache_dir) if cache_dir and minify else None
@@ -176,9 +176,21 @@ class BuildingResolver:
         files = [str(spec.static_folder / f) for f in compiled.sources]
         self._built[name] = _Built(entry, deps.stamp(files, started))
         self.rebuilds += 1
-        if self.on_rebuild and old is not None and old.entry != entry:
-            self.on_rebuild(name, entry)
+        self._prune(name, entry.file)
         return entry
+
+    def _prune(self, name: str, current: str) -> None:
+        """Delete this server's older outputs of a bundle, so saves do not fill the disk.
+
+        The last few stay: a page rendered just before a rebuild still fetches its URL.
+        """
+        written = self._written.setdefault(name, [])
+        if current in written:
+            written.remove(current)
+        written.append(current)
+        while len(written) > DEV_KEEP:
+            with contextlib.suppress(OSError):
+                (self.static / written.pop(0)).unlink()
 
 
 def _in_dev_dir(entry: Entry, static_url: str) -> Entry:
