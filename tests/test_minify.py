@@ -611,3 +611,25 @@ def test_join_js_adds_a_separator_unless_the_last_line_plainly_ends_a_statement(
     joined = join_js([part, "(() => 1)()"])
     assert joined.startswith(first)
     assert joined[len(first) :].startswith(";\n") == separated
+
+
+@pytest.mark.parametrize("engine", CSS_ENGINES)
+def test_custom_property_values_are_kept_verbatim(engine: str) -> None:
+    """cssmin turns `0px` into `0`: in a custom property that breaks every calc() using it."""
+    source = (
+        ":root {\n  --gap: 0px ;\n  --pad: calc( 1px + 2px );\n}\n"
+        "a { margin: calc(var(--gap) + 1px); }\n"
+    )
+    out = minify_css(source, engine)
+    assert "--gap:0px;" in out
+    assert "--pad:calc( 1px + 2px )" in out
+    assert "calc(var(--gap) + 1px)" in out
+    assert (
+        css_protected(out)
+        == css_protected(source)
+        == [
+            "0px",
+            "calc( 1px + 2px )",
+            "calc(var(--gap) + 1px)",
+        ]
+    )

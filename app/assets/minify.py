@@ -396,6 +396,7 @@ _CSS_TOKEN = re.compile(
   | (?P<string>"(?:[^"\\\n]|\\[\s\S])*"?|'(?:[^'\\\n]|\\[\s\S])*'?)
   | (?<![\w\-\\])(?P<math>(?:-[a-zA-Z]+-)?(?:calc|min|max|clamp)\()
   | (?<![\w\-\\])(?P<url>url\((?!\s*["'])[^)]*\)?)
+  | (?<![\w\-\\])(?P<custom>--[\w-]+\s*:)
     """,
     re.VERBOSE | re.IGNORECASE,
 )
@@ -430,8 +431,45 @@ def _scan_css(source: str) -> list[_Span]:
             spans.append(_Span(match.start(), end, "expression"))
             pos = end
             continue
+        elif group == "custom":
+            # A custom property's value is kept verbatim: cssmin would turn `0px` into
+            # `0`, which then breaks `calc(var(--x) + 1px)`.
+            end = _custom_value_end(source, match.end())
+            start = match.end()
+            while start < end and source[start].isspace():
+                start += 1
+            stop = end
+            while stop > start and source[stop - 1].isspace():
+                stop -= 1
+            if stop > start:
+                spans.append(_Span(start, stop, "custom property"))
+            pos = end
+            continue
         # Comments and unquoted url(...) are skipped: their contents are not code.
         pos = match.end()
+
+
+def _custom_value_end(source: str, pos: int) -> int:
+    """Where a custom property's value ends: ``;`` or ``}`` outside brackets and strings."""
+    depth = 0
+    for m in _CSS_VALUE_TOKEN.finditer(source, pos):
+        tok = m.group()
+        if tok in "([{":
+            depth += 1
+        elif tok in ")]":
+            depth = max(depth - 1, 0)
+        elif tok == "}":
+            if depth == 0:
+                return m.start()
+            depth -= 1
+        elif tok == ";" and depth == 0:
+            return m.start()
+    return len(source)
+
+
+_CSS_VALUE_TOKEN = re.compile(
+    r"""/\*[\s\S]*?(?:\*/|\Z)|"(?:[^"\\\n]|\\[\s\S])*"?|'(?:[^'\\\n]|\\[\s\S])*'?|[()\[\]{};]""",
+)
 
 
 def css_protected(source: str) -> list[str]:
