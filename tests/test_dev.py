@@ -324,6 +324,44 @@ def test_invalid_assets_yml_shows_overlay_until_fixed(site: Site, project: Path)
     assert bundle_tags(html) == good
 
 
+def test_vanished_js_source_shows_overlay_naming_it_until_restored(
+    site: Site, project: Path
+) -> None:
+    site.page()
+    main = project / "static" / "js" / "main.js"
+    kept = main.read_bytes()
+    main.unlink()
+    html = site.page()
+    box = overlay(html)
+    assert box is not None, "no overlay for a deleted source"
+    assert "assets.yml" in box and "js/main.js" in box and "js_all" in box
+    main.write_bytes(kept)
+    assert overlay(site.page()) is None
+
+
+def test_new_file_matching_a_glob_joins_its_bundle_without_restart(
+    site: Site, project: Path
+) -> None:
+    config = project / "assets.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + "\njs_widgets:\n  contents: [js/widgets/*.js]\n  filters: jsmin\n  output: gen/w.js\n"
+    )
+    widgets = project / "static" / "js" / "widgets"
+    widgets.mkdir()
+    (widgets / "a.js").write_text("window.widgetA = 1;\n")
+    page = "{{ bundle_url('js_widgets') }}"
+    with site.app.test_request_context("/"):
+        first = render_template_string(page)
+    assert b"widgetA" in site.fetch(first)
+    (widgets / "b.js").write_text("window.widgetB = 2;\n")
+    with site.app.test_request_context("/"):
+        second = render_template_string(page)
+    assert second != first
+    body = site.fetch(second)
+    assert b"widgetA" in body and b"widgetB" in body
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_bundle_that_never_built_shows_overlay_not_500(
     project: Path, make_app: Callable[..., Flask], path: str

@@ -290,3 +290,32 @@ def test_no_bundles_is_an_error(project: Path, text: str) -> None:
     err = config_error(project, text)
     assert Path(str(err).split(":", 1)[0]).resolve() == (project / "assets.yml").resolve()
     assert "bundle" in str(err)
+
+
+def test_globs_never_pick_up_build_outputs(project: Path) -> None:
+    from app.assets import builder
+
+    builder.build(load_spec(project / "assets.yml", project / "static"))
+    assert list((project / "static" / "gen").glob("*.js"))
+    (project / "assets.yml").write_text(
+        "everything:\n  contents: ['**/*.js']\n  filters: jsmin\n  output: gen/all.js\n"
+    )
+    spec = load_spec(project / "assets.yml", project / "static")
+    files = spec.files("everything")
+    assert "js/main.js" in files
+    assert not [f for f in files if f.startswith("gen/")]
+    assert spec.globs == ("**/*.js",)
+    folders = spec.glob_folders()
+    assert str(project / "static" / "js") in folders
+    assert not [f for f in folders if Path(f).is_relative_to(project / "static" / "gen")]
+
+
+def test_a_build_output_is_not_a_source(project: Path) -> None:
+    from app.assets import builder
+
+    builder.build(load_spec(project / "assets.yml", project / "static"))
+    out = next((project / "static" / "gen").glob("app.*.js")).name
+    err = config_error(
+        project, f"again:\n  contents: [gen/{out}]\n  filters: jsmin\n  output: gen/again.js\n"
+    )
+    assert err.line == 2 and "build output" in str(err)

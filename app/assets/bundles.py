@@ -306,6 +306,15 @@ def compile_bundle(
 ) -> Compiled:
     """Build one bundle in memory; raises :class:`BuildError` with file and line."""
     bundle = spec.bundles[name]
+    for rel in spec.files(name):
+        # Deleted or renamed since assets.yml was read (development keeps the spec).
+        if not (spec.static_folder / rel).is_file():
+            raise BuildError(
+                f"source '{rel}' no longer exists in static/; restore it or update assets.yml",
+                file=display_path(spec.path),
+                line=bundle.line,
+                bundle=name,
+            )
     collector = Collector(spec.static_folder, name, cache)
     wa = to_bundle(spec, bundle, collector, minify=minify, dev=dev)
     wa.output = bundle.output or f"{name}.{bundle.kind}"  # written to a buffer, not here

@@ -112,15 +112,19 @@ class BuildingResolver:
                 if self._spec is None:
                     raise
                 # Keep serving the last good declarations until the file is fixed.
-                self._set_spec_stamps(deps.stamp([str(self.config_path)], started))
+                self._set_spec_stamps(deps.stamp(self._spec_files(self._spec), started))
                 return self._spec
             self.errors.pop("assets.yml", None)
             if self._spec is not None and spec != self._spec:
                 self._built.clear()
                 self._failed.clear()
             self._spec = spec
-            self._set_spec_stamps(deps.stamp([str(self.config_path)], started))
+            self._set_spec_stamps(deps.stamp(self._spec_files(spec), started))
             return self._spec
+
+    def _spec_files(self, spec: Spec) -> list[str]:
+        # assets.yml, and the folders its globs list: adding a matching file counts too.
+        return [str(self.config_path), *spec.glob_folders()]
 
     def _set_spec_stamps(self, stamps: tuple[deps.Stamp, ...]) -> None:
         self._spec_stamps = stamps

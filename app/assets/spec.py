@@ -56,6 +56,8 @@ class Spec:
     path: Path
     static_folder: Path
     bundles: dict[str, BundleSpec]
+    # The glob patterns as written: a file added or removed may change what they match.
+    globs: tuple[str, ...] = ()
 
     @functools.cached_property
     def outputs(self) -> dict[str, BundleSpec]:
@@ -69,6 +71,26 @@ class Spec:
             if item not in seen:
                 seen.append(item)
         return seen
+
+    def glob_folders(self) -> list[str]:
+        """Folders whose listing decides what the glob patterns match (for staleness)."""
+        found: set[str] = set()
+        for pattern in self.globs:
+            parent = os.path.dirname(pattern)
+            if "**" in pattern:
+                root = self.static_folder / parent.split("**", 1)[0]
+                gen = self.static_folder / OUTPUT_DIR
+                for d, subdirs, _ in os.walk(root):
+                    if Path(d) == self.static_folder:
+                        subdirs[:] = [x for x in subdirs if x != OUTPUT_DIR]
+                    if Path(d) != gen:
+                        found.add(d)
+            else:
+                found.update(
+                    str(self.static_folder / d)
+                    for d in glob.glob(parent or ".", root_dir=self.static_folder)
+                )
+        return sorted(found)
 
     def compiles(self, name: str) -> bool:
         """Whether the bundle (or one nested in it) must be compiled to be served."""
@@ -114,6 +136,7 @@ class _Loader:
         self.file = display_path(path)
         self.static = static_folder
         self.static_real = Path(os.path.realpath(static_folder))
+        self.globs: set[str] = set()
 
     def error(self, message: str, line: int | None, bundle: str | None = None) -> ConfigError:
         return ConfigError(message, file=self.file, line=line, bundle=bundle)
@@ -156,7 +179,7 @@ class _Loader:
             }
         except RecursionError:
             raise self.error("bundles nested too deeply", None) from None
-        spec = Spec(self.path, self.static, bundles)
+        spec = Spec(self.path, self.static, bundles, tuple(sorted(self.globs)))
         self.check_refs(spec)
         self.check_outputs(spec)
         return spec
@@ -257,10 +280,11 @@ class _Loader:
         if os.path.isabs(pattern) or pattern.startswith("~"):
             raise self.error(f"source '{pattern}' must be relative to static/", line, bundle)
         if _GLOB_CHARS.search(pattern):
+            self.globs.add(pattern)
             matches = sorted(
                 p
                 for p in glob.glob(pattern, root_dir=self.static, recursive=True)
-                if (self.static / p).is_file()
+                if (self.static / p).is_file() and not _is_output(p)
             )
             if not matches:
                 raise self.error(f"glob '{pattern}' matches no file in static/", line, bundle)
@@ -268,6 +292,8 @@ class _Loader:
             matches = [pattern]
         out = []
         for rel in matches:
+            if _is_output(rel):
+                raise self.error(f"source '{rel}' is a build output (under gen/)", line, bundle)
             full = self.static / rel
             real = os.path.realpath(full)
             if not _inside(real, self.static_real):
@@ -380,6 +406,11 @@ class _Loader:
                     f"output '{b.output}' is also written by bundle '{seen[key]}'", b.line, name
                 )
             seen[key] = name
+
+
+def _is_output(rel: str) -> bool:
+    parts = Path(os.path.normpath(rel)).parts
+    return bool(parts) and parts[0] == OUTPUT_DIR
 
 
 def _refs(bundle: BundleSpec) -> Iterator[Ref]:
