@@ -13,7 +13,6 @@ import hashlib
 import http.client
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,10 +27,12 @@ from conftest import (
     bundle_refs,
     copy_project,
     flask_env,
+    free_port,
     read_manifest,
     run_flask,
     snapshot,
     sri,
+    stop_process,
 )
 from flask import Flask
 
@@ -200,12 +201,6 @@ def test_builds_are_reproducible(tmp_path: Path) -> None:
 # --- 7. A real server -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def gunicorn_cmd(port: int) -> list[str]:
     return [
         sys.executable,
@@ -219,16 +214,6 @@ def gunicorn_cmd(port: int) -> list[str]:
         "3",
         "app:create_app()",
     ]
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @contextlib.contextmanager
@@ -254,7 +239,7 @@ def gunicorn(root: Path, log: Path) -> Iterator[int]:
             time.sleep(0.1)
         yield port
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 def fetch(port: int, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
@@ -342,7 +327,7 @@ def test_gunicorn_refuses_to_boot_an_unbuilt_tree(project: Path, tmp_path: Path)
     try:
         out, _ = proc.communicate(timeout=BOOT_TIMEOUT)
     finally:
-        _stop(proc)
+        stop_process(proc)
     text = out.decode(errors="replace")
     assert proc.returncode not in (0, None), text
     assert "flask --app app assets build" in text, text

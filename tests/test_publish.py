@@ -25,7 +25,16 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
-from conftest import REPO, build_project, bundle_refs, read_manifest, run_flask, sri
+from conftest import (
+    REPO,
+    build_project,
+    bundle_refs,
+    free_port,
+    read_manifest,
+    run_flask,
+    sri,
+    stop_process,
+)
 from flask import Flask
 from werkzeug.http import parse_options_header
 
@@ -51,16 +60,10 @@ AWS_ENV = {
 # --- the S3 server and buckets ------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The endpoint URL of a moto S3 server; AWS_* test credentials set in this process."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "server.log"
     with pytest.MonkeyPatch.context() as mp:
         for k, v in AWS_ENV.items():
@@ -84,12 +87,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.1)
             yield f"http://127.0.0.1:{port}"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_process(proc)
 
 
 @pytest.fixture
@@ -405,7 +403,7 @@ def test_manifest_url_failure_stops_start_up_naming_the_url(
     built: Path, tmp_path: Path, s3: str, bucket: str, url: str
 ) -> None:
     publish(built / "static", Target(bucket, endpoint_url=s3))
-    url = url.format(s3=s3, bucket=bucket, closed=_free_port())
+    url = url.format(s3=s3, bucket=bucket, closed=free_port())
     server = tmp_path / "server"
     shutil.copytree(REPO / "templates", server / "templates")
     config = {
