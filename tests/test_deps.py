@@ -64,3 +64,16 @@ def test_missing_file_counts_as_changed_once_it_appears(tmp_path: Path) -> None:
     assert deps.changed(stamps) == []
     f.write_text("now here\n")
     assert deps.changed(stamps) == [str(f)]
+
+
+def test_fingerprint_settles_then_stays_exact(tmp_path: Path) -> None:
+    f = tmp_path / "c.scss"
+    f.write_text("a{}\n")
+    past = time.time_ns() - 3 * deps.RACY_NS
+    os.utime(f, ns=(past, past))
+    fp = deps.Fingerprint([str(f)], past + deps.RACY_NS // 2)  # racy for that build
+    assert fp.stamps[0].digest is not None
+    assert not fp.stale()
+    assert fp.stamps[0].digest is None  # settled: old enough for stat alone
+    f.write_text("b{}\n")
+    assert fp.stale()

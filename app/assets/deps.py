@@ -91,3 +91,19 @@ def settle(stamps: tuple[Stamp, ...]) -> tuple[Stamp, ...]:
 def racy(stamps: tuple[Stamp, ...]) -> bool:
     """Whether any stamp still compares content (so ``settle`` may have work to do)."""
     return any(s.digest for s in stamps)
+
+
+class Fingerprint:
+    """The stamps of the files one build read; ``stale()`` costs a ``stat`` per file."""
+
+    def __init__(self, paths: list[str], started_ns: int | None = None) -> None:
+        self.stamps = stamp(paths, started_ns)
+        self._racy = racy(self.stamps)
+
+    def stale(self) -> bool:
+        if changed(self.stamps):
+            return True
+        if self._racy:
+            self.stamps = settle(self.stamps)
+            self._racy = racy(self.stamps)
+        return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -52,11 +52,7 @@ class ManifestResolver:
 @dataclass
 class _Built:
     entry: Entry
-    stamps: tuple[deps.Stamp, ...]
-    racy: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.racy = deps.racy(self.stamps)
+    fingerprint: deps.Fingerprint
 
 
 class BuildingResolver:
@@ -86,23 +82,20 @@ class BuildingResolver:
         # would only cost time. Minified auto-builds (no debug) do use it.
         self.cache = Cache(cache_dir) if cache_dir and minify else None
         self._spec: Spec | None = None
-        self._spec_stamps: tuple[deps.Stamp, ...] = ()
-        self._spec_racy = False
+        self._spec_fingerprint: deps.Fingerprint | None = None
         self._spec_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._built: dict[str, _Built] = {}
-        # A bundle that never built: the error and the stamps that would make it retry.
-        self._failed: dict[str, tuple[AssetError, tuple[deps.Stamp, ...]]] = {}
+        # A bundle that never built: the error, and the files whose change means retry.
+        self._failed: dict[str, tuple[AssetError, deps.Fingerprint]] = {}
         self.errors: dict[str, AssetError] = {}
         self.rebuilds = 0
 
     def spec(self) -> Spec:
         """The declarations, reloaded when ``assets.yml`` changed (one ``stat``)."""
         with self._spec_lock:
-            if self._spec is not None and not deps.changed(self._spec_stamps):
-                if self._spec_racy:
-                    self._spec_stamps = deps.settle(self._spec_stamps)
-                    self._spec_racy = deps.racy(self._spec_stamps)
+            fp = self._spec_fingerprint
+            if self._spec is not None and fp is not None and not fp.stale():
                 return self._spec
             started = time.time_ns()
             try:
@@ -112,23 +105,19 @@ class BuildingResolver:
                 if self._spec is None:
                     raise
                 # Keep serving the last good declarations until the file is fixed.
-                self._set_spec_stamps(deps.stamp(self._spec_files(self._spec), started))
+                self._spec_fingerprint = deps.Fingerprint(self._spec_files(self._spec), started)
                 return self._spec
             self.errors.pop("assets.yml", None)
             if self._spec is not None and spec != self._spec:
                 self._built.clear()
                 self._failed.clear()
             self._spec = spec
-            self._set_spec_stamps(deps.stamp(self._spec_files(spec), started))
+            self._spec_fingerprint = deps.Fingerprint(self._spec_files(spec), started)
             return self._spec
 
     def _spec_files(self, spec: Spec) -> list[str]:
         # assets.yml, and the folders its globs list: adding a matching file counts too.
         return [str(self.config_path), *spec.glob_folders()]
-
-    def _set_spec_stamps(self, stamps: tuple[deps.Stamp, ...]) -> None:
-        self._spec_stamps = stamps
-        self._spec_racy = deps.racy(stamps)
 
     def names(self) -> list[str]:
         return list(self.spec().outputs)
@@ -143,13 +132,10 @@ class BuildingResolver:
         # One rebuild per bundle at a time; others wait and then reuse its result.
         with lock:
             built = self._built.get(name)
-            if built is not None and not deps.changed(built.stamps):
-                if built.racy:
-                    built.stamps = deps.settle(built.stamps)
-                    built.racy = deps.racy(built.stamps)
+            if built is not None and not built.fingerprint.stale():
                 return built.entry
             failed = self._failed.get(name)
-            if built is None and failed is not None and not deps.changed(failed[1]):
+            if built is None and failed is not None and not failed[1].stale():
                 raise failed[0]
             return self._rebuild(spec, name, built)
 
@@ -165,11 +151,11 @@ class BuildingResolver:
                 files = [str(spec.static_folder / f) for f in spec.files(name)]
                 if exc.file:
                     files.append(str(Path(exc.file).resolve()))
-                self._failed[name] = (exc, deps.stamp(files, started))
+                self._failed[name] = (exc, deps.Fingerprint(files, started))
                 raise
             # Serve the last good output; stamp now so we retry on the next edit only.
             files = [str(spec.static_folder / f) for f in old.entry.sources]
-            self._built[name] = _Built(old.entry, deps.stamp(files, started))
+            self._built[name] = _Built(old.entry, deps.Fingerprint(files, started))
             return old.entry
         self.errors.pop(name, None)
         self._failed.pop(name, None)
@@ -178,7 +164,7 @@ class BuildingResolver:
         # Development serves uncompressed; brotli at quality 11 would slow every save.
         write_compiled(self.static, entry.file, compiled, compress_it=False)
         files = [str(spec.static_folder / f) for f in compiled.sources]
-        self._built[name] = _Built(entry, deps.stamp(files, started))
+        self._built[name] = _Built(entry, deps.Fingerprint(files, started))
         self.rebuilds += 1
         self._prune(name, entry.file)
         return entry
