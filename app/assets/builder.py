@@ -87,6 +87,9 @@ def _prepare(spec: Spec, name: str, minify: bool, cache_dir: Path | None) -> Pre
     return Prepared(compiled, variants, time.perf_counter() - t0)
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
 def _die_with_parent(parent: int) -> None:
     """A killed build must not leave workers behind (they would hold its pipes open)."""
     if sys.platform.startswith("linux"):
@@ -95,9 +98,6 @@ def _die_with_parent(parent: int) -> None:
     # The parent may have died between fork and prctl (then we were adopted).
     if os.getppid() != parent:
         os._exit(1)
-
-
-PR_SET_PDEATHSIG = 1
 
 
 def compile_all(
