@@ -298,18 +298,32 @@ def build(
 _CSS_URL = re.compile(r"""url\(\s*["']?([^"')?#]+)""")
 
 
-def referenced_assets(static: Path, manifest: Manifest) -> set[str]:
-    """Hashed url() files named by the kept CSS outputs (they sit beside them)."""
+def disk_reader(static: Path) -> Callable[[str], bytes | None]:
+    """Read a file under ``static/`` by its manifest path; None if it is not there."""
+
+    def read(rel: str) -> bytes | None:
+        try:
+            return (static / rel).read_bytes()
+        except OSError:
+            return None
+
+    return read
+
+
+def referenced_assets(manifest: Manifest, read: Callable[[str], bytes | None]) -> set[str]:
+    """Hashed url() files named by the kept CSS outputs (they sit beside them).
+
+    ``read(file)`` gives a CSS output's bytes: from disk, or from a bucket.
+    """
     found = set()
     for f in manifest.files():
         if not f.endswith(".css"):
             continue
-        try:
-            css = (static / f).read_text(encoding="utf-8")
-        except OSError:
+        data = read(f)
+        if data is None:
             continue
         folder = f.rpartition("/")[0]
-        for name in _CSS_URL.findall(css):
+        for name in _CSS_URL.findall(data.decode("utf-8", "replace")):
             if "/" not in name and ":" not in name:
                 found.add(f"{folder}/{name}")
     return found
@@ -329,7 +343,7 @@ def clean(static: Path, keep: int | None = None) -> list[str]:
             current = Manifest(current.bundles, current.previous[:keep])
             manifest_mod.save(mpath, current)
         wanted = set()
-        for f in current.files() | referenced_assets(static, current):
+        for f in current.files() | referenced_assets(current, disk_reader(static)):
             wanted |= {f, f + ".gz", f + ".br"}
         removed = []
         for path in sorted(gen.rglob("*")):

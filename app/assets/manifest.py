@@ -71,14 +71,25 @@ def load(path: str | os.PathLike[str]) -> Manifest:
     path = Path(path)
     shown = display_path(path)
     try:
-        doc = json.loads(path.read_bytes())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ManifestError(
             "manifest not found: run `flask --app app assets build` first", file=shown
         ) from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise ManifestError(
             f"unreadable manifest ({exc}): run `flask --app app assets build`", file=shown
+        ) from None
+    return parse(data, shown)
+
+
+def parse(data: bytes, where: str) -> Manifest:
+    """Validate manifest bytes (from disk or a bucket); errors name ``where``."""
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise ManifestError(
+            f"unreadable manifest ({exc}): run `flask --app app assets build`", file=where
         ) from None
     try:
         if not isinstance(doc, dict) or doc.get("version") != VERSION:
@@ -87,7 +98,7 @@ def load(path: str | os.PathLike[str]) -> Manifest:
         return Manifest(_entries(doc.get("bundles"), "bundles"), previous)
     except ValueError as exc:
         raise ManifestError(
-            f"invalid manifest: {exc}; run `flask --app app assets build`", file=shown
+            f"invalid manifest: {exc}; run `flask --app app assets build`", file=where
         ) from None
 
 

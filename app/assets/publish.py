@@ -14,7 +14,6 @@ boto3 is an optional dependency (``pip install -e ".[s3]"``), imported only when
 
 from __future__ import annotations
 
-import tempfile
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from urllib.parse import urlsplit
 from whitenoise.media_types import MediaTypes
 
 from . import manifest as manifest_mod
-from .builder import SUFFIXES, referenced_assets
+from .builder import SUFFIXES, disk_reader, referenced_assets
 from .errors import AssetError, ManifestError
 from .manifest import Entry, Manifest
 from .serving import FOREVER
@@ -123,7 +122,7 @@ def build_files(static: Path, manifest: Manifest) -> list[str]:
     """The current build's files, static-relative: url() assets first, then the outputs
     that name them (so no uploaded CSS points at an image not yet uploaded)."""
     outputs = sorted(e.file for e in manifest.bundles.values())
-    assets = referenced_assets(static, Manifest(manifest.bundles)) - set(outputs)
+    assets = referenced_assets(Manifest(manifest.bundles), disk_reader(static)) - set(outputs)
     return sorted(assets) + outputs
 
 
@@ -232,15 +231,8 @@ def clean_remote(
     if keep is not None:
         kept = Manifest(kept.bundles, kept.previous[: max(keep, 0)])
     existing = _list(client, target, errors)
-    # referenced_assets reads CSS from a static/ folder: mirror the kept CSS from the
-    # bucket (old builds' CSS is usually not on this machine any more).
-    with tempfile.TemporaryDirectory() as tmp:
-        for f in sorted(kept.files()):
-            css = _get(client, target, f, errors) if f.endswith(".css") else None
-            if css is not None:
-                (Path(tmp) / f).parent.mkdir(parents=True, exist_ok=True)
-                (Path(tmp) / f).write_bytes(css)
-        assets = referenced_assets(Path(tmp), kept)
+    # Old builds' CSS is usually not on this machine any more: read it from the bucket.
+    assets = referenced_assets(kept, lambda f: _get(client, target, f, errors))
     wanted = {MANIFEST} | {f + s for f in kept.files() | assets for s in ("", *SUFFIXES)}
     doomed = sorted(k for k in existing if k.removeprefix(target.prefix) not in wanted)
     for i in range(0, len(doomed), 1000):  # DeleteObjects takes at most 1000 keys
@@ -264,14 +256,7 @@ def clean_remote(
 
 def parse_manifest(data: bytes, where: str) -> Manifest:
     """Validate manifest bytes exactly as a local manifest; errors name ``where``."""
-    # manifest.load reads a path: give it one, so both share one validation.
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / manifest_mod.FILENAME
-        path.write_bytes(data)
-        try:
-            return manifest_mod.load(path)
-        except ManifestError as exc:
-            raise ManifestError(exc.message, file=where) from None
+    return manifest_mod.parse(data, where)
 
 
 def fetch_manifest(url: str, *, endpoint_url: str | None = None) -> Manifest:
