@@ -138,3 +138,29 @@ def test_watch_rebuilds_the_affected_bundle_survives_errors_and_recovers(
     assert code == 0, f"Ctrl-C should stop watch cleanly; exit code {code}: {watcher.seen[-5:]}"
     watcher.quiet_for(0.2)
     assert ("out", "stopped") in watcher.seen
+
+
+def test_only_source_events_count(tmp_path: Path) -> None:
+    """Our own outputs and other files beside assets.yml never trigger a rebuild; a
+    folder merely named like gen/ (static/generic/) is a source folder like any other."""
+    from watchdog.events import FileClosedNoWriteEvent, FileModifiedEvent, FileMovedEvent
+
+    from app.assets.watch import relevant_paths
+
+    static = tmp_path / "static"
+    gen, config = static / "gen", tmp_path / "assets.yml"
+
+    def hits(event: object) -> list[Path]:
+        return relevant_paths(event, gen.resolve(), config.resolve())  # type: ignore[arg-type]
+
+    source = static / "scss" / "_a.scss"
+    assert hits(FileModifiedEvent(str(source))) == [source.resolve()]
+    assert hits(FileModifiedEvent(str(static / "generic" / "b.js"))) != []
+    assert hits(FileModifiedEvent(str(gen / "app.1a2b3c4d.css"))) == []
+    assert hits(FileModifiedEvent(str(gen / "dev" / "x.css"))) == []
+    assert hits(FileModifiedEvent(str(config))) == [config.resolve()]
+    assert hits(FileModifiedEvent(str(tmp_path / "README.md"))) == []
+    assert hits(FileClosedNoWriteEvent(str(source))) == []
+    # An editor saving by rename: the destination is what changed.
+    moved = FileMovedEvent(str(static / "scss" / ".tmp123"), str(source))
+    assert source.resolve() in hits(moved)

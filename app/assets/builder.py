@@ -61,30 +61,34 @@ def brotli_bytes(data: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A compiled bundle with its compressed variants ("" = the output, else a url() file)."""
+    """A compiled bundle, its manifest entry and compressed variants.
+
+    ``variants`` maps "" (the output) or a url() file's name to its .gz/.br bodies.
+    """
 
     compiled: Compiled
+    entry: Entry
     variants: dict[str, dict[str, bytes]]
     seconds: float
 
 
-def _prepare(spec: Spec, name: str, minify: bool, cache_dir: Path | None) -> Prepared:
-    # Runs in a worker: compile and compress here, so both use every core.
+def _prepare(
+    spec: Spec, name: str, minify: bool, cache_dir: Path | None, static_url: str
+) -> Prepared:
+    # Runs in a worker: compile, hash and compress here, so all of it uses every core.
     t0 = time.perf_counter()
     cache = Cache(cache_dir) if cache_dir else None
     compiled = compile_bundle(spec, name, minify=minify, cache=cache)
-    output = spec.bundles[name].output
-    assert output is not None
-    rel = digest_name(output, compiled.data)
-    folder = spec.static_folder / rel.rpartition("/")[0]
+    entry = make_entry(spec, compiled, static_url)
+    folder = spec.static_folder / entry.file.rpartition("/")[0]
     variants = {}
     for key, data, path in [
-        ("", compiled.data, spec.static_folder / rel),
+        ("", compiled.data, spec.static_folder / entry.file),
         *((n, d, folder / n) for n, d in compiled.assets),
     ]:
         if not has_variants(path):
             variants[key] = compress(data, cache)
-    return Prepared(compiled, variants, time.perf_counter() - t0)
+    return Prepared(compiled, entry, variants, time.perf_counter() - t0)
 
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -107,17 +111,18 @@ def compile_all(
     minify: bool = True,
     cache_dir: Path | None = None,
     jobs: int | None = None,
+    static_url: str = "/static",
 ) -> list[Prepared]:
     """Compile bundles in memory, in order; the first error (in declaration order) wins."""
     jobs = min(jobs or os.cpu_count() or 1, len(names))
     if jobs <= 1:
-        return [_prepare(spec, n, minify, cache_dir) for n in names]
+        return [_prepare(spec, n, minify, cache_dir, static_url) for n in names]
     # fork: workers inherit imported modules, so start-up costs milliseconds.
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        futures = [pool.submit(_prepare, spec, n, minify, cache_dir) for n in names]
+        futures = [pool.submit(_prepare, spec, n, minify, cache_dir, static_url) for n in names]
         return [f.result() for f in futures]
 
 
@@ -254,7 +259,9 @@ def build(
     """
     static = spec.static_folder
     todo = select(spec, names)
-    compiled = compile_all(spec, todo, minify=minify, cache_dir=cache_dir, jobs=jobs)
+    compiled = compile_all(
+        spec, todo, minify=minify, cache_dir=cache_dir, jobs=jobs, static_url=static_url
+    )
 
     gen = static / OUTPUT_DIR
     mpath = gen / manifest_mod.FILENAME
@@ -269,11 +276,11 @@ def build(
             results = []
             for p in compiled:
                 t0 = time.perf_counter()
-                c = p.compiled
-                entry = make_entry(spec, c, static_url)
-                gz = write_compiled(static, entry.file, c, variants=p.variants)
-                bundles[c.name] = entry
-                results.append(Result(c.name, entry, gz, p.seconds + time.perf_counter() - t0))
+                gz = write_compiled(static, p.entry.file, p.compiled, variants=p.variants)
+                bundles[p.compiled.name] = p.entry
+                results.append(
+                    Result(p.compiled.name, p.entry, gz, p.seconds + time.perf_counter() - t0)
+                )
             bundles = dict(sorted(bundles.items()))
             previous = old.previous
             if old.bundles and _files(old.bundles) != _files(bundles):

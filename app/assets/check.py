@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -49,7 +48,7 @@ def stale_bundles(spec: Spec, manifest_path: Path, cache_dir: Path | None = None
         except AssetError as exc:
             problems.append(str(exc))
             continue
-        if hashlib.sha384(fresh.data).digest() != hashlib.sha384(data).digest():
+        if fresh.data != data:
             hint = newer_than([static / s for s in fresh.sources], out)
             changed = ", ".join(p.relative_to(static).as_posix() for p in hint) or "sources"
             problems.append(

@@ -8,6 +8,8 @@ under the same entry-point name; whichever entry point loads last, it is one gro
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,15 +49,22 @@ class AssetCommandError(click.ClickException):
         click.echo(self.format_message(), err=True)
 
 
+@contextlib.contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Any pipeline error ends the command with its one line and exit status 1."""
+    try:
+        yield
+    except AssetError as exc:
+        raise AssetCommandError(str(exc)) from None
+
+
 def _state() -> PipelineState:
     return current_app.extensions["assets"]
 
 
 def _spec(state: PipelineState) -> Spec:
-    try:
+    with one_line_errors():
         return load_spec(state.config_path, state.static)
-    except AssetError as exc:
-        raise AssetCommandError(str(exc)) from None
 
 
 def _report(r: builder.Result) -> None:
@@ -77,7 +86,7 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
     """
     state = _state()
     spec = _spec(state)
-    try:
+    with one_line_errors():
         builder.build(
             spec,
             bundles or None,
@@ -87,8 +96,6 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
             cache_dir=None if no_cache else state.cache_dir,
             jobs=jobs,
         )
-    except AssetError as exc:
-        raise AssetCommandError(str(exc)) from None
 
 
 @assets.command("check")
@@ -97,9 +104,7 @@ def check_command() -> None:
     """Exit 1 if the build is missing or stale, or a template misuses bundles."""
     state = _state()
     spec = _spec(state)
-    folders = [Path(current_app.root_path).parent / "templates"]
-    if current_app.template_folder:
-        folders = [Path(current_app.root_path) / current_app.template_folder]
+    folders = [Path(current_app.root_path, current_app.template_folder or "templates")]
     problems = stale_bundles(spec, state.manifest_path, state.cache_dir) + template_problems(
         spec, folders
     )
@@ -118,14 +123,12 @@ def clean_command(keep: int | None, remote: bool) -> None:
     """Delete files in static/gen/ (or the bucket) that no kept build references."""
     state = _state()
     keep = state.keep if keep is None else keep
-    try:
+    with one_line_errors():
         if remote:
             target = publish.Target.from_config(current_app.config)
             removed = publish.clean_remote(target, keep=keep)
         else:
             removed = builder.clean(state.static, keep)
-    except AssetError as exc:
-        raise AssetCommandError(str(exc)) from None
     for rel in removed:
         click.echo(f"removed {rel}")
     click.echo(f"{len(removed)} file(s) removed")
@@ -136,13 +139,9 @@ def clean_command(keep: int | None, remote: bool) -> None:
 def publish_command() -> None:
     """Upload the current build to ASSETS_S3_BUCKET, skipping what is there; manifest last."""
     state = _state()
-    try:
+    with one_line_errors():
         target = publish.Target.from_config(current_app.config)
-        done = publish.publish(
-            state.static, target, keep=state.keep, report=lambda line: click.echo(line)
-        )
-    except AssetError as exc:
-        raise AssetCommandError(str(exc)) from None
+        done = publish.publish(state.static, target, keep=state.keep, report=click.echo)
     click.echo(
         f"{target.url()}: uploaded {done.uploaded}, skipped {done.skipped}, {done.bytes:,} B sent"
     )

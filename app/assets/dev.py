@@ -21,6 +21,7 @@ from watchdog.observers.api import BaseObserver
 
 from .errors import AssetError
 from .spec import OUTPUT_DIR
+from .watch import relevant_paths
 
 if TYPE_CHECKING:
     from .extension import PipelineState
@@ -69,19 +70,17 @@ def error_payload(errors: list[AssetError]) -> list[dict[str, object]]:
 class _Wakeup(FileSystemEventHandler):
     """Counts file-system changes and wakes every waiting event stream (watchdog)."""
 
-    def __init__(self, ignore: Path) -> None:
-        self.ignore = str(ignore.resolve())
+    def __init__(self, gen: Path, config: Path) -> None:
+        self.gen = gen.resolve()
+        self.config = config.resolve()
         self.generation = 0
         self.cond = threading.Condition()
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type in ("opened", "closed_no_write"):
-            return
-        if str(event.src_path).startswith(self.ignore):
-            return  # our own outputs in static/gen/
-        with self.cond:
-            self.generation += 1
-            self.cond.notify_all()
+        if relevant_paths(event, self.gen, self.config):
+            with self.cond:
+                self.generation += 1
+                self.cond.notify_all()
 
     def wait(self, seen: int, timeout: float) -> int:
         with self.cond:
@@ -97,7 +96,7 @@ class DevTools:
         self.live = bool(app.config["ASSETS_LIVE_RELOAD"])
         self.templates = Path(app.root_path, app.template_folder or "templates")
         self._logged: set[str] = set()
-        self.wakeup = _Wakeup(state.static / OUTPUT_DIR)
+        self.wakeup = _Wakeup(state.static / OUTPUT_DIR, state.config_path)
         self._observer: BaseObserver | None = None
         self._streams = 0
         self._lock = threading.Lock()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -185,11 +185,4 @@ class BuildingResolver:
 
 def _in_dev_dir(entry: Entry, static_url: str) -> Entry:
     rel = f"{DEV_DIR}/{entry.file.removeprefix(OUTPUT_DIR + '/')}"
-    return Entry(
-        file=rel,
-        url=f"{static_url.rstrip('/')}/{rel}",
-        type=entry.type,
-        integrity=entry.integrity,
-        bytes=entry.bytes,
-        sources=entry.sources,
-    )
+    return replace(entry, file=rel, url=f"{static_url.rstrip('/')}/{rel}")

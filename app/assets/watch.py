@@ -18,6 +18,27 @@ from .spec import OUTPUT_DIR, Spec, load_spec
 DEBOUNCE_SECONDS = 0.05
 
 
+def relevant_paths(event: FileSystemEvent, gen: Path, config: Path) -> list[Path]:
+    """The paths an event touched that can change a build.
+
+    Not our own outputs under ``gen`` (resolved), and in the folder holding ``config``
+    (resolved) only ``assets.yml`` itself; reads (open, close without write) never count.
+    """
+    if event.event_type in ("opened", "closed_no_write"):
+        return []
+    out = []
+    for raw in (event.src_path, getattr(event, "dest_path", "")):
+        if not raw:
+            continue
+        path = Path(str(raw)).resolve()
+        if path == gen or gen in path.parents:
+            continue
+        if path.parent == config.parent and path != config:
+            continue
+        out.append(path)
+    return out
+
+
 class _Changes(FileSystemEventHandler):
     def __init__(self, static: Path, config: Path) -> None:
         self.gen = (static / OUTPUT_DIR).resolve()
@@ -27,18 +48,10 @@ class _Changes(FileSystemEventHandler):
         self.lock = threading.Lock()
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type in ("opened", "closed_no_write"):
-            return
-        for raw in (event.src_path, getattr(event, "dest_path", "")):
-            if not raw:
-                continue
-            path = Path(str(raw)).resolve()
-            if path == self.gen or self.gen in path.parents:
-                continue  # our own outputs
-            if path.parent == self.config.parent and path != self.config:
-                continue  # the project folder: only assets.yml matters there
+        paths = relevant_paths(event, self.gen, self.config)
+        if paths:
             with self.lock:
-                self.paths.add(path)
+                self.paths.update(paths)
             self.event.set()
 
     def take(self) -> set[Path]:
