@@ -676,50 +676,31 @@ def main(argv: list[str] | None = None) -> int:
         )
         if render:
             us = render["us"]
-            table.append(
-                [
-                    "page render, cached template",
-                    f"{us['ours']:.1f} us",
-                    f"{us['fa']:.1f} us",
-                    _fmt_r(_ratio(us["ours"], us["fa"])),
-                    "<= 1.1x raw",
-                    _goal(_ratio(us["ours"], us["raw"]), 1.1),
-                    "",
-                ]
-            )
-            table.append(
-                [
-                    f"  raw url_for = {us['raw']:.1f} us; / raw",
-                    _fmt_r(_ratio(us["ours"], us["raw"])),
-                    _fmt_r(_ratio(us["fa"], us["raw"])),
-                    "",
-                    "",
-                    "",
-                    "",
-                ]
-            )
-            table.append(
-                [
-                    "page render, render_template_string",
-                    f"{us['ours_str']:.1f} us",
-                    f"{us['fa_str']:.1f} us",
-                    _fmt_r(_ratio(us["ours_str"], us["fa_str"])),
-                    "(<= 1.1x raw)",
-                    _goal(_ratio(us["ours_str"], us["raw_str"]), 1.1),
-                    "",
-                ]
-            )
-            table.append(
-                [
-                    f"  raw url_for = {us['raw_str']:.1f} us; / raw",
-                    _fmt_r(_ratio(us["ours_str"], us["raw_str"])),
-                    _fmt_r(_ratio(us["fa_str"], us["raw_str"])),
-                    "",
-                    "",
-                    "",
-                    "",
-                ]
-            )
+            # The cached-template render is the goal; render_template_string for reference.
+            for label, key, goal in (
+                ("page render, cached template", "", "<= 1.1x raw"),
+                ("page render, render_template_string", "_str", "(<= 1.1x raw)"),
+            ):
+                ours_us, fa_us, raw_us = us["ours" + key], us["fa" + key], us["raw" + key]
+                table.append(
+                    [
+                        label,
+                        f"{ours_us:.1f} us",
+                        f"{fa_us:.1f} us",
+                        _fmt_r(_ratio(ours_us, fa_us)),
+                        goal,
+                        _goal(_ratio(ours_us, raw_us), 1.1),
+                        "",
+                    ]
+                )
+                table.append(
+                    [
+                        f"  raw url_for = {raw_us:.1f} us; / raw",
+                        _fmt_r(_ratio(ours_us, raw_us)),
+                        _fmt_r(_ratio(fa_us, raw_us)),
+                        *[""] * 4,
+                    ]
+                )
         else:
             table.append(["page render", "FAILED", "", "", "<= 1.1x raw", "n/a", ""])
         for bundle in ("css", "js"):
