@@ -164,3 +164,63 @@ def test_only_source_events_count(tmp_path: Path) -> None:
     # An editor saving by rename: the destination is what changed.
     moved = FileMovedEvent(str(static / "scss" / ".tmp123"), str(source))
     assert source.resolve() in hits(moved)
+
+
+def _tracker(tmp_path: Path) -> tuple[Any, Path]:
+    from app.assets.watch import SaveTracker
+
+    static = tmp_path / "static"
+    (static / "scss").mkdir(parents=True)
+    config = tmp_path / "assets.yml"
+    config.write_text("{}\n")
+    return SaveTracker(static, config), static / "scss" / "_a.scss"
+
+
+def _settles_within(tracker: Any, seconds: float, then: Any = None) -> bool:
+    """Run ``settle`` (allowed 10 s) in a thread; ``then`` fires meanwhile."""
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (tracker.settle(10.0), done.set()), daemon=True)
+    t.start()
+    if then is not None:
+        time.sleep(0.05)
+        then()
+    return done.wait(seconds)
+
+
+def test_save_tracker_waits_for_a_half_written_save_until_its_close(tmp_path: Path) -> None:
+    from watchdog.events import DirModifiedEvent, FileClosedEvent, FileModifiedEvent
+
+    tracker, src = _tracker(tmp_path)
+    tracker.dispatch(FileModifiedEvent(str(src)))
+    assert tracker.generation == 1 and tracker.writing
+    # A directory event says nothing about the write: still waiting for the close.
+    tracker.dispatch(DirModifiedEvent(str(src.parent)))
+    assert not _settles_within(tracker, 0.3), "settled while the save was half written"
+    assert _settles_within(tracker, 5.0, lambda: tracker.dispatch(FileClosedEvent(str(src))))
+    assert tracker.take() == {src.resolve(), src.parent.resolve()}
+    assert tracker.take() == set()
+
+
+def test_save_tracker_takes_a_rename_save_at_once(tmp_path: Path) -> None:
+    from watchdog.events import FileCreatedEvent, FileMovedEvent
+
+    tracker, src = _tracker(tmp_path)
+    tmp = src.with_name("_a.scss.tmp")
+    tracker.dispatch(FileCreatedEvent(str(tmp)))
+    assert tracker.writing
+    tracker.dispatch(FileMovedEvent(str(tmp), str(src)))
+    assert not tracker.writing
+    assert _settles_within(tracker, 1.0)
+    assert tracker.wait(0, 0.0) == 2  # two relevant events: both counted
+
+
+def test_save_tracker_ignores_outputs_and_reads(tmp_path: Path) -> None:
+    from watchdog.events import FileModifiedEvent, FileOpenedEvent
+
+    tracker, src = _tracker(tmp_path)
+    gen = tmp_path / "static" / "gen"
+    gen.mkdir()
+    tracker.dispatch(FileModifiedEvent(str(gen / "app.1234abcd.css")))
+    tracker.dispatch(FileOpenedEvent(str(src)))
+    assert tracker.generation == 0 and not tracker.writing
+    assert tracker.take() == set()

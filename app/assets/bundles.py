@@ -41,7 +41,11 @@ class Collector:
     assets: dict[str, bytes] = field(default_factory=dict)
 
     def add(self, path: str | os.PathLike[str]) -> None:
-        rel = Path(os.path.relpath(os.path.abspath(path), self.static)).as_posix()
+        full = os.path.abspath(path)
+        root = str(self.static) + os.sep
+        # Every save in development passes here: a prefix cut, not relpath, when inside.
+        rel = full[len(root) :] if full.startswith(root) else os.path.relpath(full, self.static)
+        rel = rel.replace(os.sep, "/")
         if rel not in self.files:
             self.files.append(rel)
 

@@ -15,13 +15,11 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, current_app, stream_with_context
 from markupsafe import Markup, escape
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from .errors import AssetError
-from .spec import OUTPUT_DIR
-from .watch import relevant_paths
+from .watch import SaveTracker
 
 if TYPE_CHECKING:
     from .extension import PipelineState
@@ -30,8 +28,6 @@ if TYPE_CHECKING:
 PREFIX = "/__assets"
 # File-system events wake the streams at once; this poll is only the safety net.
 POLL_SECONDS = 1.0
-# Editors often save in several writes: let them land before rebuilding.
-SETTLE_SECONDS = 0.02
 # EventSource reconnects by itself; a bounded stream frees the server thread.
 STREAM_SECONDS = 300.0
 CLIENT_JS = Path(__file__).with_name("livereload.js")
@@ -67,27 +63,6 @@ def error_payload(errors: list[AssetError]) -> list[dict[str, object]]:
     ]
 
 
-class _Wakeup(FileSystemEventHandler):
-    """Counts file-system changes and wakes every waiting event stream (watchdog)."""
-
-    def __init__(self, gen: Path, config: Path) -> None:
-        self.gen = gen.resolve()
-        self.config = config.resolve()
-        self.generation = 0
-        self.cond = threading.Condition()
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        if relevant_paths(event, self.gen, self.config):
-            with self.cond:
-                self.generation += 1
-                self.cond.notify_all()
-
-    def wait(self, seen: int, timeout: float) -> int:
-        with self.cond:
-            self.cond.wait_for(lambda: self.generation != seen, timeout)
-            return self.generation
-
-
 class DevTools:
     """Per-app dev state: logged errors, template stamps, the file watcher for streams."""
 
@@ -96,7 +71,8 @@ class DevTools:
         self.live = bool(app.config["ASSETS_LIVE_RELOAD"])
         self.templates = Path(app.root_path, app.template_folder or "templates")
         self._logged: set[str] = set()
-        self.wakeup = _Wakeup(state.static / OUTPUT_DIR, state.config_path)
+        # Wakes the event streams; settling waits for a save's close, not a fixed time.
+        self.wakeup = SaveTracker(state.static, state.config_path)
         self._observer: BaseObserver | None = None
         self._streams = 0
         self._lock = threading.Lock()
@@ -213,7 +189,8 @@ class DevTools:
             now_seen = self.wakeup.wait(seen, POLL_SECONDS)
             if now_seen != seen:
                 seen = now_seen
-                time.sleep(SETTLE_SECONDS)
+                self.wakeup.settle()
+                self.wakeup.take()  # streams count generations; the paths are not needed
 
 
 def _event(kind: str, data: dict[str, object]) -> str:

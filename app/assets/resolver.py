@@ -93,6 +93,9 @@ class BuildingResolver:
 
     def spec(self) -> Spec:
         """The declarations, reloaded when ``assets.yml`` changed (one ``stat``)."""
+        spec, fp = self._spec, self._spec_fingerprint
+        if spec is not None and fp is not None and not fp.stale():
+            return spec  # fresh: no lock, one stat per request
         with self._spec_lock:
             fp = self._spec_fingerprint
             if self._spec is not None and fp is not None and not fp.stale():
@@ -127,8 +130,14 @@ class BuildingResolver:
         if name not in spec.outputs:
             known = ", ".join(spec.outputs) or "none"
             raise MissingBundleError(f"unknown bundle '{name}' (declared: {known})")
-        with self._spec_lock:
-            lock = self._locks.setdefault(name, threading.Lock())
+        built = self._built.get(name)
+        if built is not None and not built.fingerprint.stale():
+            # Fresh: no lock. Its file stays on disk even if another thread rebuilds now.
+            return built.entry
+        lock = self._locks.get(name)
+        if lock is None:
+            with self._spec_lock:
+                lock = self._locks.setdefault(name, threading.Lock())
         # One rebuild per bundle at a time; others wait and then reuse its result.
         with lock:
             built = self._built.get(name)

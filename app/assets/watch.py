@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +14,9 @@ from . import manifest as manifest_mod
 from .errors import AssetError
 from .spec import OUTPUT_DIR, Spec, load_spec
 
-DEBOUNCE_SECONDS = 0.05
+# The longest wait for a save in progress to finish (its close or rename). Saves that
+# end with a close or rename are taken at once; this bounds odd writers.
+SETTLE_SECONDS = 0.05
 
 
 def relevant_paths(event: FileSystemEvent, gen: Path, config: Path) -> list[Path]:
@@ -39,25 +40,52 @@ def relevant_paths(event: FileSystemEvent, gen: Path, config: Path) -> list[Path
     return out
 
 
-class _Changes(FileSystemEventHandler):
+def still_writing(event: FileSystemEvent) -> bool | None:
+    """Whether a file event may be the middle of a save (None: says nothing about it).
+
+    A write shows as ``modified`` (after ``created`` for a new file) and ends with
+    ``closed``; editors that write a temporary file end with ``moved``.
+    """
+    if event.is_directory:
+        return None
+    return event.event_type in ("modified", "created")
+
+
+class SaveTracker(FileSystemEventHandler):
+    """Collects changed paths; ``settle`` waits until no save is half written."""
+
     def __init__(self, static: Path, config: Path) -> None:
         self.gen = (static / OUTPUT_DIR).resolve()
         self.config = config.resolve()
         self.paths: set[Path] = set()
-        self.event = threading.Event()
-        self.lock = threading.Lock()
+        self.generation = 0  # bumped by every relevant event
+        self.writing = False
+        self.cond = threading.Condition()
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         paths = relevant_paths(event, self.gen, self.config)
         if paths:
-            with self.lock:
+            with self.cond:
                 self.paths.update(paths)
-            self.event.set()
+                self.generation += 1
+                writing = still_writing(event)
+                if writing is not None:
+                    self.writing = writing
+                self.cond.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Block until an event newer than generation ``seen`` (or the timeout)."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.generation != seen, timeout)
+            return self.generation
+
+    def settle(self, timeout: float = SETTLE_SECONDS) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: not self.writing, timeout)
 
     def take(self) -> set[Path]:
-        with self.lock:
+        with self.cond:
             paths, self.paths = self.paths, set()
-            self.event.clear()
         return paths
 
 
@@ -92,7 +120,7 @@ def watch(
 ) -> None:
     """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C)."""
     stop = stop or threading.Event()
-    handler = _Changes(static, config)
+    handler = SaveTracker(static, config)
     observer = Observer()
     observer.schedule(handler, str(static), recursive=True)
     observer.schedule(handler, str(config.parent), recursive=False)
@@ -100,10 +128,13 @@ def watch(
     try:
         _build(config, static, None, static_url, keep, echo, report, cache_dir)
         echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
+        seen = handler.generation
         while not stop.is_set():
-            if not handler.event.wait(0.2):
+            now = handler.wait(seen, 0.2)
+            if now == seen:
                 continue
-            time.sleep(DEBOUNCE_SECONDS)  # an editor's save is often several events
+            seen = now
+            handler.settle()  # an editor's save is often several events
             paths = handler.take()
             _build(config, static, paths, static_url, keep, echo, report, cache_dir)
     finally:
