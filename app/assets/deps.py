@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,27 +95,51 @@ def racy(stamps: tuple[Stamp, ...]) -> bool:
 
 
 class Fingerprint:
-    """The stamps of the files one build read; ``stale()`` costs a ``stat`` per file."""
+    """The stamps of the files one build read; ``stale()`` costs a ``stat`` per file.
 
-    def __init__(self, paths: list[str], started_ns: int | None = None) -> None:
+    Given a change gate's epoch, a check right after a clean one at the same epoch
+    (no file event since) only stats the files the gate cannot see.
+    """
+
+    def __init__(
+        self,
+        paths: list[str],
+        started_ns: int | None = None,
+        covers: Callable[[str], bool] | None = None,
+    ) -> None:
         self.stamps = stamp(paths, started_ns)
         self._racy = racy(self.stamps)
+        self._outside = tuple(
+            i for i, s in enumerate(self.stamps) if covers is None or not covers(s.path)
+        )
+        self._checked: int | None = None  # the gate epoch of the last clean check
 
-    def stale(self) -> bool:
-        # The hot path of every development request: stop at the first difference.
-        stat = os.stat
-        for s in self.stamps:
-            try:
-                st = stat(s.path)
-            except OSError:
-                if s.size != -1:
-                    return True
-                continue
-            if st.st_mtime_ns != s.mtime_ns or st.st_size != s.size:
-                return True
-            if s.digest is not None and _digest(s.path) != s.digest:
-                return True
+    def stale(self, epoch: int | None = None) -> bool:
+        if epoch is not None and epoch == self._checked:
+            stamps = self.stamps
+            return _any_changed(stamps[i] for i in self._outside)
+        if _any_changed(self.stamps):
+            return True
         if self._racy:
             self.stamps = settle(self.stamps)
             self._racy = racy(self.stamps)
+        # Set last: the epoch was read before these stats, so a later event moves it on.
+        self._checked = epoch
         return False
+
+
+def _any_changed(stamps: Iterable[Stamp]) -> bool:
+    # The hot path of every development request: stop at the first difference.
+    stat = os.stat
+    for s in stamps:
+        try:
+            st = stat(s.path)
+        except OSError:
+            if s.size != -1:
+                return True
+            continue
+        if st.st_mtime_ns != s.mtime_ns or st.st_size != s.size:
+            return True
+        if s.digest is not None and _digest(s.path) != s.digest:
+            return True
+    return False

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from . import deps
+from . import changes, deps
 from .builder import make_entry, write_compiled
 from .bundles import compile_bundle
 from .cache import Cache
@@ -90,15 +90,27 @@ class BuildingResolver:
         self._failed: dict[str, tuple[AssetError, deps.Fingerprint]] = {}
         self.errors: dict[str, AssetError] = {}
         self.rebuilds = 0
+        # With it, a request after no file event skips the stat calls (Linux inotify).
+        self._gate = changes.gate([static], [config_path.parent], skip=[static / OUTPUT_DIR])
+        self._covers = self._gate.covers if self._gate is not None else None
+
+    def _epoch(self) -> int | None:
+        return self._gate.epoch() if self._gate is not None else None
+
+    def _fingerprint(self, files: list[str], started: int) -> deps.Fingerprint:
+        return deps.Fingerprint(files, started, self._covers)
 
     def spec(self) -> Spec:
         """The declarations, reloaded when ``assets.yml`` changed (one ``stat``)."""
+        return self._current_spec(self._epoch())
+
+    def _current_spec(self, epoch: int | None) -> Spec:
         spec, fp = self._spec, self._spec_fingerprint
-        if spec is not None and fp is not None and not fp.stale():
-            return spec  # fresh: no lock, one stat per request
+        if spec is not None and fp is not None and not fp.stale(epoch):
+            return spec  # fresh: no lock
         with self._spec_lock:
             fp = self._spec_fingerprint
-            if self._spec is not None and fp is not None and not fp.stale():
+            if self._spec is not None and fp is not None and not fp.stale(epoch):
                 return self._spec
             started = time.time_ns()
             try:
@@ -108,14 +120,14 @@ class BuildingResolver:
                 if self._spec is None:
                     raise
                 # Keep serving the last good declarations until the file is fixed.
-                self._spec_fingerprint = deps.Fingerprint(self._spec_files(self._spec), started)
+                self._spec_fingerprint = self._fingerprint(self._spec_files(self._spec), started)
                 return self._spec
             self.errors.pop("assets.yml", None)
             if self._spec is not None and spec != self._spec:
                 self._built.clear()
                 self._failed.clear()
             self._spec = spec
-            self._spec_fingerprint = deps.Fingerprint(self._spec_files(spec), started)
+            self._spec_fingerprint = self._fingerprint(self._spec_files(spec), started)
             return self._spec
 
     def _spec_files(self, spec: Spec) -> list[str]:
@@ -126,12 +138,13 @@ class BuildingResolver:
         return list(self.spec().outputs)
 
     def entry(self, name: str) -> Entry:
-        spec = self.spec()
+        epoch = self._epoch()  # read once, before any check it vouches for
+        spec = self._current_spec(epoch)
         if name not in spec.outputs:
             known = ", ".join(spec.outputs) or "none"
             raise MissingBundleError(f"unknown bundle '{name}' (declared: {known})")
         built = self._built.get(name)
-        if built is not None and not built.fingerprint.stale():
+        if built is not None and not built.fingerprint.stale(epoch):
             # Fresh: no lock. Its file stays on disk even if another thread rebuilds now.
             return built.entry
         lock = self._locks.get(name)
@@ -141,7 +154,7 @@ class BuildingResolver:
         # One rebuild per bundle at a time; others wait and then reuse its result.
         with lock:
             built = self._built.get(name)
-            if built is not None and not built.fingerprint.stale():
+            if built is not None and not built.fingerprint.stale(epoch):
                 return built.entry
             failed = self._failed.get(name)
             if built is None and failed is not None and not failed[1].stale():
@@ -160,11 +173,11 @@ class BuildingResolver:
                 files = [str(spec.static_folder / f) for f in spec.files(name)]
                 if exc.file:
                     files.append(str(Path(exc.file).resolve()))
-                self._failed[name] = (exc, deps.Fingerprint(files, started))
+                self._failed[name] = (exc, self._fingerprint(files, started))
                 raise
             # Serve the last good output; stamp now so we retry on the next edit only.
             files = [str(spec.static_folder / f) for f in old.entry.sources]
-            self._built[name] = _Built(old.entry, deps.Fingerprint(files, started))
+            self._built[name] = _Built(old.entry, self._fingerprint(files, started))
             return old.entry
         self.errors.pop(name, None)
         self._failed.pop(name, None)
@@ -173,7 +186,7 @@ class BuildingResolver:
         # Development serves uncompressed; brotli at quality 11 would slow every save.
         write_compiled(self.static, entry.file, compiled, compress_it=False)
         files = [str(spec.static_folder / f) for f in compiled.sources]
-        self._built[name] = _Built(entry, deps.Fingerprint(files, started))
+        self._built[name] = _Built(entry, self._fingerprint(files, started))
         self.rebuilds += 1
         self._prune(name, entry.file)
         return entry

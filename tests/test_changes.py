@@ -1,0 +1,216 @@
+"""The change gate: an inotify event counter read on the request's own thread.
+
+It may only ever say "nothing changed" when nothing did: every test here writes and
+then asks at once, with no sleep, as an editor's save followed by a reload would.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from app.assets import changes, deps
+from app.assets.changes import ChangeGate
+
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="inotify is Linux's")
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "static" / "scss").mkdir(parents=True)
+    (tmp_path / "static" / "gen").mkdir()
+    (tmp_path / "static" / "scss" / "_a.scss").write_text("a {}\n")
+    (tmp_path / "assets.yml").write_text("{}\n")
+    return tmp_path
+
+
+def make_gate(tree: Path) -> ChangeGate:
+    g = changes.gate([tree / "static"], [tree], skip=[tree / "static" / "gen"])
+    assert g is not None, "inotify unavailable on Linux"
+    return g
+
+
+@linux_only
+def test_epoch_moves_on_every_write_and_only_then(tree: Path) -> None:
+    g = make_gate(tree)
+    src = tree / "static" / "scss" / "_a.scss"
+    e0 = g.epoch()
+    assert g.epoch() == e0
+    src.read_text()  # reads are not changes
+    assert g.epoch() == e0
+    for i in range(200):  # write, then ask at once: never a stale "nothing changed"
+        before = g.epoch()
+        src.write_text(f"a {{ b: {i}; }}\n")
+        assert g.epoch() != before, f"write {i} not seen"
+    os.utime(src)  # a touch changes the mtime a fingerprint compares
+    e1 = g.epoch()
+    os.utime(src, ns=(1, 1))
+    assert g.epoch() != e1
+
+
+@linux_only
+def test_renames_deletes_and_new_folders_are_seen(tree: Path) -> None:
+    g = make_gate(tree)
+    scss = tree / "static" / "scss"
+    e = g.epoch()
+    tmp = scss / "_a.scss.tmp"
+    tmp.write_text("x")
+    os.replace(tmp, scss / "_a.scss")  # an editor's safe write
+    assert g.epoch() != e
+    e = g.epoch()
+    (scss / "_a.scss").unlink()
+    assert g.epoch() != e
+
+    deep = scss / "vendor" / "lib"
+    e = g.epoch()
+    deep.mkdir(parents=True)
+    (deep / "_x.scss").write_text("x")
+    assert g.epoch() != e
+    # The new folders are watched from then on.
+    e = g.epoch()
+    (deep / "_x.scss").write_text("y")
+    assert g.epoch() != e
+    assert g.covers(str(deep / "_x.scss"))
+
+
+@linux_only
+def test_outputs_and_unwatched_places_do_not_count(tree: Path) -> None:
+    g = make_gate(tree)
+    e = g.epoch()
+    (tree / "static" / "gen" / "app.1234abcd.css").write_text("x")  # our own outputs
+    assert g.epoch() == e
+    assert not g.covers(str(tree / "static" / "gen" / "app.1234abcd.css"))
+    (tree / "notes").mkdir()
+    e = g.epoch()  # the folder's creation counts (it is in the project folder)...
+    (tree / "notes" / "todo.txt").write_text("x")
+    assert g.epoch() == e  # ...but the project folder is watched flat
+    assert not g.covers(str(tree / "notes" / "todo.txt"))
+    assert g.covers(str(tree / "assets.yml"))
+    assert g.covers(str(tree / "static" / "scss" / "_a.scss"))
+    assert g.covers(str(tree / "static" / "scss"))  # a glob's folder
+
+
+@linux_only
+def test_files_with_a_second_name_are_not_covered(tree: Path) -> None:
+    g = make_gate(tree)
+    outside = tree / "elsewhere"
+    outside.mkdir()
+    (outside / "_ext.scss").write_text("x")
+    scss = tree / "static" / "scss"
+    (scss / "_link.scss").symlink_to(outside / "_ext.scss")
+    os.link(outside / "_ext.scss", scss / "_hard.scss")
+    (scss / "linked").symlink_to(outside, target_is_directory=True)
+    g.epoch()
+    # Writes through the other name reach no watched folder: these must be stat-checked.
+    for name in ("_link.scss", "_hard.scss", "linked/_ext.scss"):
+        assert not g.covers(str(scss / name)), name
+    assert not g.covers(str(scss / "missing.scss"))
+
+
+def test_fingerprint_skips_covered_files_only_while_the_epoch_holds(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = tree / "static" / "scss" / "_a.scss"
+    b = tree / "elsewhere.scss"
+    b.write_text("x")
+    fp = deps.Fingerprint([str(a), str(b)], covers=lambda p: p == str(a))
+    assert not fp.stale(7)  # first check at epoch 7: full
+    seen: list[str] = []
+    real_stat = os.stat
+
+    def counting_stat(path: object, *args: object, **kw: object) -> os.stat_result:
+        seen.append(str(path))
+        return real_stat(path, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    assert not fp.stale(7)
+    assert seen == [str(b)], "a covered file was stat-checked at an unchanged epoch"
+    seen.clear()
+    assert not fp.stale(8)  # the epoch moved: every file again
+    assert sorted(seen) == sorted([str(a), str(b)])
+    monkeypatch.setattr(os, "stat", real_stat)
+    b.write_text("changed, longer")
+    assert fp.stale(8), "a file the gate cannot see must still be compared"
+    assert fp.stale(None)
+
+
+# --- through the resolver: the same answers with and without the gate ------------------
+
+
+@pytest.fixture(params=["gate", "stat-only"])
+def dev_app(
+    request: pytest.FixtureRequest,
+    project: Path,
+    make_app: Callable[..., Flask],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Flask:
+    if request.param == "stat-only":
+        monkeypatch.setattr(changes, "_inotify", lambda: None)  # as on macOS or Windows
+    elif sys.platform != "linux":
+        pytest.skip("inotify is Linux's")
+    app = make_app(project, ASSETS_AUTO_BUILD=True, DEBUG=True)
+    gate = app.extensions["assets"].resolver._gate
+    assert (gate is None) == (request.param == "stat-only")
+    return app
+
+
+def css_of(app: Flask) -> str:
+    resolver = app.extensions["assets"].resolver
+    entry = resolver.entry("css_all")
+    return (resolver.static / entry.file).read_text()
+
+
+def test_back_to_back_saves_are_each_served(dev_app: Flask, project: Path) -> None:
+    partial = project / "static" / "scss" / "_buttons.scss"
+    original = partial.read_text()
+    assert "calc(1rem + 2px)" in original
+    css_of(dev_app)
+    for i in range(30):
+        css_of(dev_app)  # a quiet check: the one a gate may answer without stat calls
+        # Same length each time: only the content (or the gate) can tell these apart.
+        marker = f"calc(1rem + {10 + i}px)"
+        partial.write_text(original.replace("calc(1rem + 2px)", marker))
+        assert marker in css_of(dev_app), f"save {i} not served"
+
+
+def test_a_source_reached_through_a_symlink_is_still_watched(
+    dev_app: Flask, project: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "shared-styles"
+    outside.mkdir()
+    ext = outside / "_brand.scss"
+    ext.write_text(".brand { color: red; }\n")
+    scss = project / "static" / "scss"
+    (scss / "_brand.scss").symlink_to(ext)
+    main = scss / "main.scss"
+    main.write_text('@import "brand";\n' + main.read_text())
+    assert ".brand {\n  color: red;" in css_of(dev_app)
+    assert ".brand {\n  color: red;" in css_of(dev_app)  # quiet: the gate's turn
+    ext.write_text(".brand { color: blue; }\n")  # edited where it lives, not in static/
+    assert ".brand {\n  color: blue;" in css_of(dev_app)
+
+
+@linux_only
+def test_a_quiet_request_stats_nothing_the_gate_watches(
+    project: Path, make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(project, ASSETS_AUTO_BUILD=True, DEBUG=True)
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/").status_code == 200  # the first quiet check is a full one
+    seen: list[str] = []
+    real_stat = os.stat
+
+    def counting_stat(path: object, *args: object, **kw: object) -> os.stat_result:
+        seen.append(str(path))
+        return real_stat(path, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    assert client.get("/").status_code == 200
+    static = str(project / "static")
+    assert not [p for p in seen if p.startswith(static) or p.endswith("assets.yml")], seen
