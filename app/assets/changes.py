@@ -152,7 +152,7 @@ class ChangeGate:
         self._count = 0
         self._broken = False
         self._folders: dict[int, str] = {}  # watch descriptor -> folder
-        self._real: dict[str, int] = {}  # the watched folders' real paths -> descriptor
+        self._walked: set[str] = set()  # the watched folders' paths, for covers()
         self._ino = _inotify()
         if self._ino is None:
             self._broken = True
@@ -180,23 +180,24 @@ class ChangeGate:
     def covers(self, path: str) -> bool:
         """Whether every change to the file ``path`` shows in :meth:`epoch`.
 
-        Its real folder must be watched, and it must have no other name: a symlink or a
-        hard link can be written through a folder we do not watch.
+        Its folder must be one we walked to (a walk does not enter symlinked folders),
+        and it must have no other name: a symlink or a hard link can be written through
+        a folder we do not watch.
         """
         try:
             st = os.lstat(path)
         except OSError:
             return False
         if stat.S_ISDIR(st.st_mode):  # a glob's folder: its entries' events are its own
-            return os.path.realpath(path) in self._real
+            return path in self._walked
         if stat.S_ISLNK(st.st_mode) or st.st_nlink > 1:
             return False
-        return os.path.realpath(os.path.dirname(path)) in self._real
+        return os.path.dirname(path) in self._walked
 
     def _watch(self, folder: str) -> None:
         wd = self._ino.add(self, folder)  # type: ignore[union-attr]
-        self._folders[wd] = folder
-        self._real[os.path.realpath(folder)] = wd
+        self._folders[wd] = folder  # a moved folder keeps its descriptor: the new path wins
+        self._walked = set(self._folders.values())
 
     def _watch_tree(self, top: str) -> None:
         for folder, subdirs, _files in os.walk(top):
@@ -209,9 +210,8 @@ class ChangeGate:
         self._count += 1
         folder = self._folders.get(wd)
         if mask & IN_IGNORED:
-            gone = self._folders.pop(wd, None)
-            if gone is not None:
-                self._real = {r: w for r, w in self._real.items() if w != wd}
+            if self._folders.pop(wd, None) is not None:
+                self._walked = set(self._folders.values())
             return
         if folder is None or not mask & IN_ISDIR or not mask & (IN_CREATE | IN_MOVED_TO):
             return
