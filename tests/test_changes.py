@@ -214,3 +214,28 @@ def test_a_quiet_request_stats_nothing_the_gate_watches(
     assert client.get("/").status_code == 200
     static = str(project / "static")
     assert not [p for p in seen if p.startswith(static) or p.endswith("assets.yml")], seen
+
+
+def _child_writes_then_asks(g: ChangeGate, src: Path, out: Path) -> None:
+    src.write_text("written by the child\n")
+    first = g.epoch()  # a shared queue would be drained here, hiding the write
+    src.write_text("written by the child, again\n")
+    out.write_text(f"{first} {g.epoch()}")
+
+
+@linux_only
+def test_a_forked_process_opens_its_own_queue(tree: Path) -> None:
+    import multiprocessing
+
+    g = make_gate(tree)
+    src = tree / "static" / "scss" / "_a.scss"
+    e0 = g.epoch()
+    out = tree.parent / f"{tree.name}-child.txt"  # outside every watched folder
+    ctx = multiprocessing.get_context("fork")  # what pre-forking servers do
+    child = ctx.Process(target=_child_writes_then_asks, args=(g, src, out))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    first, second = map(int, out.read_text().split())
+    assert second != first, "the child's own gate missed its second write"
+    assert g.epoch() != e0, "the parent missed a write: the child read its events"

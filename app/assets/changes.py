@@ -73,6 +73,7 @@ class _Inotify:
         if fd < 0:
             err = ctypes.get_errno()
             raise OSError(err, f"inotify_init1: {os.strerror(err)}")
+        self.pid = os.getpid()
         self.fd = fd
         self.lock = threading.RLock()
         self.gates: dict[int, weakref.WeakSet[ChangeGate]] = {}  # watch descriptor -> gates
@@ -87,6 +88,8 @@ class _Inotify:
 
     def forget(self, wds: Iterable[int]) -> None:
         """Drop the watches no live gate uses (a gate's finalizer: it is gone by now)."""
+        if os.getpid() != self.pid:
+            return  # a forked child's copy: the watches are the parent's
         with self.lock:
             for wd in list(wds):
                 gates = self.gates.get(wd)
@@ -124,6 +127,20 @@ _shared: _Inotify | None = None
 _shared_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    # The inherited instance's queue is the parent's: reading it would steal the
+    # parent's events. Gates notice the new pid and open their own (see epoch()).
+    global _shared, _shared_lock
+    if _shared is not None:
+        with contextlib.suppress(OSError):
+            os.close(_shared.fd)
+    _shared, _shared_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _inotify() -> _Inotify | None:
     global _shared
     if sys.platform != "linux":
@@ -150,6 +167,12 @@ class ChangeGate:
         self._flat = {os.path.abspath(f) for f in flat}
         self._skip = {os.path.abspath(s) for s in skip}
         self._count = 0
+        self._reopen = threading.Lock()
+        self._open()
+
+    def _open(self) -> None:
+        self._pid = os.getpid()
+        self._count += 1  # a (re)opened gate vouches for nothing checked before
         self._broken = False
         self._folders: dict[int, str] = {}  # watch descriptor -> folder
         self._walked: set[str] = set()  # the watched folders' paths, for covers()
@@ -171,6 +194,10 @@ class ChangeGate:
 
     def epoch(self) -> int | None:
         """A number that changes whenever a watched file may have; None: not watching."""
+        if self._pid != os.getpid():  # forked (a pre-forking server): our own queue
+            with self._reopen:
+                if self._pid != os.getpid():
+                    self._open()
         if self._broken or self._ino is None:
             return None
         with self._ino.lock:
