@@ -77,6 +77,18 @@ def test_renames_deletes_and_new_folders_are_seen(tree: Path) -> None:
     assert g.epoch() != e
     assert g.covers(str(deep / "_x.scss"))
 
+    # A folder moved in from outside (a checkout, an unpacked theme) is watched too.
+    theme = tree / "theme-download" / "theme"
+    theme.mkdir(parents=True)
+    (theme / "_t.scss").write_text("t")
+    e = g.epoch()
+    os.replace(theme, scss / "theme")
+    assert g.epoch() != e
+    e = g.epoch()
+    (scss / "theme" / "_t.scss").write_text("u")
+    assert g.epoch() != e
+    assert g.covers(str(scss / "theme" / "_t.scss"))
+
 
 @linux_only
 def test_outputs_and_unwatched_places_do_not_count(tree: Path) -> None:

@@ -223,15 +223,26 @@ class ChangeGate:
 
     def _watch(self, folder: str) -> None:
         wd = self._ino.add(self, folder)  # type: ignore[union-attr]
+        old = self._folders.get(wd)
         self._folders[wd] = folder  # a moved folder keeps its descriptor: the new path wins
-        self._walked = set(self._folders.values())
+        if old is not None and old != folder:
+            self._walked = set(self._folders.values())
+        else:
+            self._walked.add(folder)
 
     def _watch_tree(self, top: str) -> None:
         for folder, subdirs, _files in os.walk(top):
             if folder in self._skip:
                 subdirs.clear()
                 continue
-            self._watch(folder)
+            try:
+                self._watch(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                subdirs.clear()  # gone again before we looked; its removal is an event too
+
+    def _recursive(self, folder: str) -> bool:
+        inside = any(folder == r or folder.startswith(r + os.sep) for r in self._roots)
+        return inside and not any(folder == s or folder.startswith(s + os.sep) for s in self._skip)
 
     def _event(self, wd: int, mask: int, name: str) -> None:
         self._count += 1
@@ -242,13 +253,11 @@ class ChangeGate:
             return
         if folder is None or not mask & IN_ISDIR or not mask & (IN_CREATE | IN_MOVED_TO):
             return
-        if folder in self._flat and folder not in self._roots:
+        if not self._recursive(folder):
             return
         # A new subfolder: watch it (and anything already made inside it).
         try:
             self._watch_tree(os.path.join(folder, name))
-        except FileNotFoundError:
-            pass  # gone again before we looked; its removal is an event too
         except OSError as exc:
             log.info("file-change gate off (%s): staleness checks stat every file", exc)
             self._broken = True
