@@ -630,3 +630,53 @@ def test_request_storm_while_a_partial_is_rewritten(
     assert counts["pages"] == 400 and counts["bundles"] >= 800, counts
     assert app.extensions["assets"].resolver.rebuilds - rebuilds >= 3, "no rebuild happened"
     assert len(css_urls) >= 2, "the storm never saw a rebuilt stylesheet"
+
+
+# --- the real `flask run --debug`, reloader and all --------------------------------------
+
+
+def test_flask_run_debug_serves_saves_and_idles_quietly(project: Path) -> None:
+    """As a user runs it: werkzeug's reloader (on watchdog) plus our auto-build.
+
+    watchdog 7.1.0 sent that reloader into an endless inotify-overflow loop (a core
+    at 100 %, a warning many times a second): pyproject excludes it; this notices.
+    """
+    import subprocess
+    import sys
+    import urllib.request
+
+    from conftest import flask_env, free_port, stop_process
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "run", "--debug", "--port", str(port)],
+        cwd=project,
+        env=flask_env(project),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+    def get(path: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as resp:
+            return resp.read().decode()
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = get("/")
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server never came up"
+                time.sleep(0.2)
+        before = bundle_tags(page)["css_all"]["url"]
+        replace(scss(project, "_buttons.scss"), "display: inline-block;", "display: inline-flex;")
+        after = bundle_tags(get("/"))["css_all"]["url"]
+        assert after != before
+        assert ".btn {\n  display: inline-flex;" in get(urlsplit(after).path)
+        time.sleep(3)  # idle, with the reloader watching
+    finally:
+        stop_process(proc)  # type: ignore[arg-type]
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    assert "Restarting with" in out, out
+    assert "overflow" not in out.lower(), out[-2000:]
