@@ -251,3 +251,83 @@ def test_a_forked_process_opens_its_own_queue(tree: Path) -> None:
     first, second = map(int, out.read_text().split())
     assert second != first, "the child's own gate missed its second write"
     assert g.epoch() != e0, "the parent missed a write: the child read its events"
+
+
+# --- only local file systems: elsewhere an edit on the other side raises no event -------
+
+
+def fake_mounts(folder: Path, kind: str) -> tuple[dict[int, str], list[tuple[str, str]]]:
+    return {os.stat(folder).st_dev: kind}, [("/", "ext4")]
+
+
+def test_local_file_system_decides_by_type(tmp_path: Path) -> None:
+    for kind, local in (("ext4", True), ("tmpfs", True), ("nfs4", False), ("9p", False)):
+        assert changes.local_file_system(str(tmp_path), fake_mounts(tmp_path, kind)) is local
+    # A device the mount table does not list (a btrfs subvolume): the mount point decides.
+    assert changes.local_file_system(str(tmp_path), ({}, [("/", "xfs")]))
+    assert not changes.local_file_system(str(tmp_path), ({}, [("/", "cifs")]))
+    assert not changes.local_file_system(str(tmp_path / "missing"), fake_mounts(tmp_path, "ext4"))
+
+
+def test_mount_table_parses_this_machine() -> None:
+    by_dev, points = changes._mount_types()
+    if sys.platform != "linux":
+        assert (by_dev, points) == ({}, [])
+        return
+    here = os.stat(Path(__file__).parent).st_dev
+    assert here in by_dev or points, "the mount table names nothing"
+    assert points == sorted(points, key=lambda pk: len(pk[0]), reverse=True)
+
+
+@pytest.fixture(params=["network share", "ASSETS_INOTIFY=false"])
+def unwatched_app(
+    request: pytest.FixtureRequest,
+    project: Path,
+    make_app: Callable[..., Flask],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Flask:
+    config: dict[str, object] = {"ASSETS_AUTO_BUILD": True, "DEBUG": True}
+    if request.param == "network share":
+        scss = project / "static" / "scss"
+        real = changes._mount_types
+
+        def nfs_scss() -> tuple[dict[int, str], list[tuple[str, str]]]:
+            by_dev, points = real()
+            return by_dev, [(str(scss), "nfs4"), *points]  # scss/ mounted from elsewhere
+
+        monkeypatch.setattr(changes, "_mount_types", nfs_scss)
+        monkeypatch.setattr(os, "stat", _no_dev_for(scss))
+    else:
+        config["ASSETS_INOTIFY"] = False
+    return make_app(project, **config)
+
+
+def _no_dev_for(folder: Path) -> Callable[..., os.stat_result]:
+    """os.stat, but ``folder`` reports a device no mount lists (so its mount point decides)."""
+    real_stat = os.stat
+
+    def fake(path: object, *args: object, **kw: object) -> os.stat_result:
+        st = real_stat(path, *args, **kw)  # type: ignore[arg-type]
+        if str(path) == str(folder):
+            fields = list(st)
+            fields[2] = 0xDEAD  # st_dev
+            return os.stat_result(fields)
+        return st
+
+    return fake
+
+
+def test_unwatched_sources_are_stat_checked_every_time(unwatched_app: Flask, project: Path) -> None:
+    resolver = unwatched_app.extensions["assets"].resolver
+    gate = resolver._gate
+    partial = project / "static" / "scss" / "_buttons.scss"
+    if gate is not None:  # the network share: the gate runs, but not for scss/
+        assert not gate.covers(str(partial))
+        assert gate.covers(str(project / "static" / "js" / "main.js"))
+    original = partial.read_text()
+    css_of(unwatched_app)
+    for i in range(5):
+        css_of(unwatched_app)  # quiet
+        marker = f"calc(1rem + {10 + i}px)"
+        partial.write_text(original.replace("calc(1rem + 2px)", marker))
+        assert marker in css_of(unwatched_app), f"save {i} not served"

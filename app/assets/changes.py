@@ -7,8 +7,10 @@ that no watched file changed since the previous read: as exact as the ``stat`` c
 unlike a watcher thread, which notices a moment later. watchdog wraps inotify for
 exactly that asynchronous use, so this module asks the kernel itself.
 
-Where inotify is missing (macOS, Windows) or out of watches, :meth:`ChangeGate.epoch`
-returns None and callers compare every file's ``stat``, as they would without it.
+Only folders on local file systems are watched: over NFS, SMB, 9p (WSL's ``/mnt/c``),
+VirtualBox or FUSE shares an edit made on the other side raises no event here, so files
+there are compared by ``stat`` every time. Where inotify is missing (macOS, Windows) or
+out of watches, :meth:`ChangeGate.epoch` returns None and callers compare every file.
 """
 
 from __future__ import annotations
@@ -53,6 +55,50 @@ MASK = (
     | IN_MOVE_SELF
 )
 _HEADER = struct.Struct("iIII")  # wd, mask, cookie, len: struct inotify_event
+# Every write to these goes through this kernel, so it raises an event here.
+LOCAL_FILE_SYSTEMS = frozenset(
+    {"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "ramfs", "overlay", "zfs", "f2fs"}
+    | {"jfs", "reiserfs", "bcachefs"}
+)
+
+
+def _mount_types() -> tuple[dict[int, str], list[tuple[str, str]]]:
+    """File system types by device number, and (mount point, type) longest first."""
+    by_dev: dict[int, str] = {}
+    points: list[tuple[str, str]] = []
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return by_dev, points
+    for line in lines:
+        fields, _, rest = line.partition(" - ")
+        parts, kind = fields.split(), rest.split(" ", 1)[0]
+        if len(parts) < 5 or not kind:
+            continue
+        major, _, minor = parts[2].partition(":")
+        with contextlib.suppress(ValueError):
+            by_dev[os.makedev(int(major), int(minor))] = kind  # later mounts win
+        point = parts[4].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+        points.append((point, kind))
+    points.sort(key=lambda pk: len(pk[0]), reverse=True)
+    return by_dev, points
+
+
+def local_file_system(folder: str, mounts: tuple[dict[int, str], list[tuple[str, str]]]) -> bool:
+    """Whether every write to ``folder`` raises an inotify event in this kernel."""
+    by_dev, points = mounts
+    try:
+        kind = by_dev.get(os.stat(folder).st_dev)
+    except OSError:
+        return False
+    if kind is None:  # e.g. a btrfs subvolume that is not a mount of its own
+        real = os.path.realpath(folder)
+        for point, k in points:
+            if real == point or real.startswith(point.rstrip("/") + "/"):
+                kind = k
+                break
+    return kind in LOCAL_FILE_SYSTEMS
 
 
 class _Inotify:
@@ -180,12 +226,14 @@ class ChangeGate:
         if self._ino is None:
             self._broken = True
             return
+        self._mounts = _mount_types()
         with self._ino.lock:
             try:
                 for root in self._roots:
                     self._watch_tree(root)
                 for folder in self._flat:
-                    self._watch(folder)
+                    if local_file_system(folder, self._mounts):
+                        self._watch(folder)
             except OSError as exc:
                 log.info("file-change gate off (%s): staleness checks stat every file", exc)
                 self._broken = True
@@ -232,8 +280,8 @@ class ChangeGate:
 
     def _watch_tree(self, top: str) -> None:
         for folder, subdirs, _files in os.walk(top):
-            if folder in self._skip:
-                subdirs.clear()
+            if folder in self._skip or not local_file_system(folder, self._mounts):
+                subdirs.clear()  # not watched, so not covered: its files get stat calls
                 continue
             try:
                 self._watch(folder)

@@ -39,6 +39,7 @@ class PipelineState:
     sri: bool
     keep: int
     cache_dir: Path | None
+    inotify: bool = True  # development: skip stat calls while no file event arrived (Linux)
     manifest_url: str | None = None  # production: read the manifest from here, not disk
     s3_endpoint_url: str | None = None  # for an s3:// manifest_url on a non-AWS store
     _resolver: Resolver | None = field(default=None, repr=False)
@@ -62,6 +63,7 @@ class PipelineState:
                 minify=not self.debug,
                 dev=self.debug,
                 cache_dir=self.cache_dir,
+                file_events=self.inotify,
             )
         if self.manifest_url:
             # Servers without the build on disk: the manifest CI published, once at start-up.
@@ -91,6 +93,7 @@ class AssetPipeline:
         app.config.setdefault("ASSETS_S3_PREFIX", "static/")
         app.config.setdefault("ASSETS_S3_ENDPOINT_URL", None)
         app.config.setdefault("ASSETS_MANIFEST_URL", None)
+        app.config.setdefault("ASSETS_INOTIFY", True)
         app.config.setdefault(
             "ASSETS_CACHE_DIR", str(Path(app.static_folder).parent / ".cache/assets")
         )
@@ -108,6 +111,7 @@ class AssetPipeline:
             cache_dir=Path(app.config["ASSETS_CACHE_DIR"])
             if app.config["ASSETS_CACHE_DIR"]
             else None,
+            inotify=_bool(app.config["ASSETS_INOTIFY"]),
             manifest_url=app.config["ASSETS_MANIFEST_URL"] or None,
             s3_endpoint_url=app.config["ASSETS_S3_ENDPOINT_URL"] or None,
         )

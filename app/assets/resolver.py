@@ -72,6 +72,7 @@ class BuildingResolver:
         minify: bool,
         dev: bool,
         cache_dir: Path | None = None,
+        file_events: bool = True,
     ) -> None:
         self.config_path = config_path
         self.static = static
@@ -92,7 +93,11 @@ class BuildingResolver:
         self.errors: dict[str, AssetError] = {}
         self.rebuilds = 0
         # With it, a request after no file event skips the stat calls (Linux inotify).
-        self._gate = changes.gate([static], [config_path.parent], skip=[static / OUTPUT_DIR])
+        self._gate = (
+            changes.gate([static], [config_path.parent], skip=[static / OUTPUT_DIR])
+            if file_events
+            else None
+        )
         self._covers = self._gate.covers if self._gate is not None else None
 
     def _epoch(self) -> int | None:
