@@ -29,6 +29,19 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def count_stats(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, every os.stat call's path is appended to the returned list."""
+    seen: list[str] = []
+    real_stat = os.stat
+
+    def counting_stat(path: object, *args: object, **kw: object) -> os.stat_result:
+        seen.append(str(path))
+        return real_stat(path, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    return seen
+
+
 def make_gate(tree: Path) -> ChangeGate:
     g = changes.gate([tree / "static"], [tree], skip=[tree / "static" / "gen"])
     assert g is not None, "inotify unavailable on Linux"
@@ -132,20 +145,13 @@ def test_fingerprint_skips_covered_files_only_while_the_epoch_holds(
     b.write_text("x")
     fp = deps.Fingerprint([str(a), str(b)], covers=lambda p: p == str(a))
     assert not fp.stale(7)  # first check at epoch 7: full
-    seen: list[str] = []
-    real_stat = os.stat
-
-    def counting_stat(path: object, *args: object, **kw: object) -> os.stat_result:
-        seen.append(str(path))
-        return real_stat(path, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "stat", counting_stat)
+    seen = count_stats(monkeypatch)
     assert not fp.stale(7)
     assert seen == [str(b)], "a covered file was stat-checked at an unchanged epoch"
     seen.clear()
     assert not fp.stale(8)  # the epoch moved: every file again
     assert sorted(seen) == sorted([str(a), str(b)])
-    monkeypatch.setattr(os, "stat", real_stat)
+    monkeypatch.undo()
     b.write_text("changed, longer")
     assert fp.stale(8), "a file the gate cannot see must still be compared"
     assert fp.stale(None)
@@ -215,14 +221,7 @@ def test_a_quiet_request_stats_nothing_the_gate_watches(
     client = app.test_client()
     assert client.get("/").status_code == 200
     assert client.get("/").status_code == 200  # the first quiet check is a full one
-    seen: list[str] = []
-    real_stat = os.stat
-
-    def counting_stat(path: object, *args: object, **kw: object) -> os.stat_result:
-        seen.append(str(path))
-        return real_stat(path, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "stat", counting_stat)
+    seen = count_stats(monkeypatch)
     assert client.get("/").status_code == 200
     static = str(project / "static")
     assert not [p for p in seen if p.startswith(static) or p.endswith("assets.yml")], seen
