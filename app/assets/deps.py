@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,21 +50,20 @@ def stamp(paths: list[str], started_ns: int | None = None) -> tuple[Stamp, ...]:
     return tuple(out)
 
 
+def differs(s: Stamp) -> bool:
+    """Whether the file's stat (or, for a racy file, its content) differs from ``s``."""
+    try:
+        st = os.stat(s.path)
+    except OSError:
+        return s.size != -1
+    if st.st_mtime_ns != s.mtime_ns or st.st_size != s.size:
+        return True
+    return s.digest is not None and _digest(s.path) != s.digest
+
+
 def changed(stamps: tuple[Stamp, ...]) -> list[str]:
-    """The files whose stat (or, for racy files, content) differs: a few stat calls."""
-    out = []
-    for s in stamps:
-        try:
-            st = os.stat(s.path)
-        except OSError:
-            if s.size != -1:
-                out.append(s.path)
-            continue
-        if st.st_mtime_ns != s.mtime_ns or st.st_size != s.size:
-            out.append(s.path)
-        elif s.digest is not None and _digest(s.path) != s.digest:
-            out.append(s.path)
-    return out
+    """The files whose stat (or, for racy files, content) differs: a stat per file."""
+    return [s.path for s in stamps if differs(s)]
 
 
 def newer_than(paths: list[Path], reference: Path) -> list[Path]:
@@ -117,8 +116,8 @@ class Fingerprint:
     def stale(self, epoch: int | None = None) -> bool:
         if epoch is not None and epoch == self._checked:
             stamps = self.stamps
-            return _any_changed(stamps[i] for i in self._outside)
-        if _any_changed(self.stamps):
+            return any(differs(stamps[i]) for i in self._outside)
+        if any(differs(s) for s in self.stamps):  # stops at the first difference
             return True
         if self._racy:
             self.stamps = settle(self.stamps)
@@ -126,20 +125,3 @@ class Fingerprint:
         # Set last: the epoch was read before these stats, so a later event moves it on.
         self._checked = epoch
         return False
-
-
-def _any_changed(stamps: Iterable[Stamp]) -> bool:
-    # The hot path of every development request: stop at the first difference.
-    stat = os.stat
-    for s in stamps:
-        try:
-            st = stat(s.path)
-        except OSError:
-            if s.size != -1:
-                return True
-            continue
-        if st.st_mtime_ns != s.mtime_ns or st.st_size != s.size:
-            return True
-        if s.digest is not None and _digest(s.path) != s.digest:
-            return True
-    return False
