@@ -160,7 +160,7 @@ def test_fingerprint_skips_covered_files_only_while_the_epoch_holds(
 # --- through the resolver: the same answers with and without the gate ------------------
 
 
-@pytest.fixture(params=["gate", "stat-only"])
+@pytest.fixture(params=[pytest.param("gate", marks=linux_only), "stat-only"])
 def dev_app(
     request: pytest.FixtureRequest,
     project: Path,
@@ -169,8 +169,6 @@ def dev_app(
 ) -> Flask:
     if request.param == "stat-only":
         monkeypatch.setattr(changes, "_inotify", lambda: None)  # as on macOS or Windows
-    elif sys.platform != "linux":
-        pytest.skip("inotify is Linux's")
     app = make_app(project, ASSETS_AUTO_BUILD=True, DEBUG=True)
     gate = app.extensions["assets"].resolver._gate
     assert (gate is None) == (request.param == "stat-only")
