@@ -104,6 +104,31 @@ def test_renames_deletes_and_new_folders_are_seen(tree: Path) -> None:
 
 
 @linux_only
+def test_a_queue_overflow_rewatches_the_folders(tree: Path) -> None:
+    g = make_gate(tree)
+    scss = tree / "static" / "scss"
+    vendor = scss / "vendor"
+    vendor.mkdir()
+    g.epoch()
+    # The folder is replaced, and the queue overflows before we read it: every event,
+    # including the old folder's end and the new one's birth, is lost.
+    vendor.rmdir()
+    vendor.mkdir()
+    assert g._ino is not None
+    with g._ino.lock:
+        while True:
+            try:
+                os.read(g._ino.fd, 64 * 1024)
+            except BlockingIOError:
+                break
+        g._overflowed()  # what drain() does on IN_Q_OVERFLOW
+    e = g.epoch()
+    (vendor / "_v.scss").write_text("v")
+    assert g.epoch() != e, "a write in a folder re-created during the overflow went unseen"
+    assert g.covers(str(vendor / "_v.scss"))
+
+
+@linux_only
 def test_outputs_and_unwatched_places_do_not_count(tree: Path) -> None:
     g = make_gate(tree)
     e = g.epoch()

@@ -229,11 +229,7 @@ class ChangeGate:
         self._mounts = _mount_types()
         with self._ino.lock:
             try:
-                for root in self._roots:
-                    self._watch_tree(root)
-                for folder in self._flat:
-                    if local_file_system(folder, self._mounts):
-                        self._watch(folder)
+                self._watch_all()
             except OSError as exc:
                 log.info("file-change gate off (%s): staleness checks stat every file", exc)
                 self._broken = True
@@ -268,6 +264,13 @@ class ChangeGate:
         if stat.S_ISLNK(st.st_mode) or st.st_nlink > 1:
             return False
         return os.path.dirname(path) in self._walked
+
+    def _watch_all(self) -> None:
+        for root in self._roots:
+            self._watch_tree(root)
+        for folder in self._flat:
+            if local_file_system(folder, self._mounts):
+                self._watch(folder)
 
     def _watch(self, folder: str) -> None:
         wd = self._ino.add(self, folder)  # type: ignore[union-attr]
@@ -311,8 +314,16 @@ class ChangeGate:
             self._broken = True
 
     def _overflowed(self) -> None:
-        # Events were dropped: the counter moves, so everyone stats once.
+        # Events were dropped: the counter moves, so everyone stats once, and the folder
+        # list is walked again (a folder made or replaced meanwhile may lack a watch).
         self._count += 1
+        self._folders.clear()
+        self._walked = set()
+        try:
+            self._watch_all()
+        except OSError as exc:
+            log.info("file-change gate off (%s): staleness checks stat every file", exc)
+            self._broken = True
 
 
 def gate(roots: Iterable[Path], flat: Iterable[Path], skip: Iterable[Path]) -> ChangeGate | None:
