@@ -24,6 +24,7 @@ from conftest import build_project, read_manifest, run_flask, sri
 from flask import Flask, render_template_string
 
 from app.assets import resolver as resolver_mod
+from app.assets.cli import assets
 
 TAG = re.compile(r"<(?:link|script)\b[^>]*>")
 ATTR = re.compile(r'([\w-]+)="([^"]*)"')
@@ -639,14 +640,18 @@ def test_flask_run_debug_serves_saves_and_idles_quietly(project: Path) -> None:
     """As a user runs it: werkzeug's reloader (on watchdog) plus our auto-build.
 
     watchdog 7.1.0 sent that reloader into an endless inotify-overflow loop (a core
-    at 100 %, a warning many times a second): pyproject excludes it; this notices.
+    at 100 %, a warning many times a second), and 7.0.0 never matched werkzeug's
+    ``*.py`` pattern, so Python edits never reloaded: pyproject excludes both.
     """
+    import shutil
     import subprocess
     import sys
     import urllib.request
 
-    from conftest import flask_env, free_port, stop_process
+    from conftest import REPO, flask_env, free_port, stop_process
 
+    # Our own copy of the package, so the test can edit a view as a user would.
+    shutil.copytree(REPO / "app", project / "app", ignore=shutil.ignore_patterns("__pycache__"))
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "run", "--debug", "--port", str(port)],
@@ -674,9 +679,69 @@ def test_flask_run_debug_serves_saves_and_idles_quietly(project: Path) -> None:
         after = bundle_tags(get("/"))["css_all"]["url"]
         assert after != before
         assert ".btn {\n  display: inline-flex;" in get(urlsplit(after).path)
+        assert "Gyokuro" not in page
+        views = project / "app" / "views.py"
+        views.write_text(views.read_text().replace('"Sencha"', '"Gyokuro"'))
+        deadline = time.monotonic() + 30
+        while True:  # the reloader restarts the server: wait for the new text
+            try:
+                if "Gyokuro" in get("/"):
+                    break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "no reload"
+            time.sleep(0.2)
         time.sleep(3)  # idle, with the reloader watching
     finally:
         stop_process(proc)  # type: ignore[arg-type]
     out = proc.stdout.read().decode() if proc.stdout else ""
     assert "Restarting with" in out, out
+    assert "Detected change in" in out and "views.py" in out, out
     assert "overflow" not in out.lower(), out[-2000:]
+
+
+def test_clean_leaves_a_dev_servers_files_and_clean_dev_is_healed_on_the_next_fetch(
+    site: Site, project: Path
+) -> None:
+    build_project(project)  # a production build beside the development one
+    urls = {page: site.bundles(page) for page in PAGES}
+    css_url, css = site.css()
+    image = re.search(r'url\("?([^")]+\.svg)', css)
+    assert image, css
+    image_url = css_url.rsplit("/", 1)[0] + "/" + image.group(1)
+    site.fetch(image_url)
+
+    result = site.app.test_cli_runner().invoke(assets, ["clean"])
+    assert result.exit_code == 0, result.output
+    assert "gen/dev/" not in result.output
+    for page in PAGES:  # nothing a page links was removed
+        for tag in site.bundles(page).values():
+            site.fetch(tag["url"])
+
+    result = site.app.test_cli_runner().invoke(assets, ["clean", "--dev"])
+    assert result.exit_code == 0, result.output
+    assert "removed gen/dev/" in result.output
+    dev = project / "static" / "gen" / "dev"
+    assert not [p for p in dev.rglob("*") if p.is_file()]
+    # The server notices on the next fetch of a vanished file and rebuilds it.
+    for page in PAGES:
+        for name, tag in site.bundles(page).items():
+            assert tag == urls[page][name]
+            site.fetch(tag["url"])
+    assert site.fetch(image_url).startswith(b"<svg")
+    assert site.client.get("/static/gen/dev/nothing.1234abcd.css").status_code == 404
+
+
+def test_clean_dev_without_a_production_build_empties_only_gen_dev(
+    site: Site, project: Path
+) -> None:
+    site.page("/")
+    keep = project / "static" / "gen" / "keep.txt"
+    keep.write_text("not ours")
+    result = site.app.test_cli_runner().invoke(assets, ["clean", "--dev"])
+    assert result.exit_code == 0, result.output
+    assert keep.read_text() == "not ours"
+    assert not list((project / "static" / "gen" / "dev").rglob("*.css"))
+    result = site.app.test_cli_runner().invoke(assets, ["clean"])
+    assert result.exit_code == 1
+    assert "manifest not found" in result.output

@@ -340,12 +340,24 @@ def _files(bundles: dict[str, Entry]) -> dict[str, str]:
     return {n: e.file for n, e in bundles.items()}
 
 
-def clean(static: Path, keep: int | None = None) -> list[str]:
-    """Delete files in static/gen/ that no kept build references; returns what was removed."""
+def clean(static: Path, keep: int | None = None, *, dev: bool = False) -> list[str]:
+    """Delete files in static/gen/ that no kept build references; returns what was removed.
+
+    ``gen/dev/`` holds what running development servers serve: left alone unless ``dev``,
+    and then emptied (a server still running rebuilds what a page asks for).
+    """
     gen = static / OUTPUT_DIR
     mpath = gen / manifest_mod.FILENAME
+    dev_dir = gen / "dev"
     with build_lock(gen):
-        current = manifest_mod.load(mpath)
+        try:
+            current = manifest_mod.load(mpath)
+        except manifest_mod.ManifestError:
+            if not (dev and not mpath.exists()):
+                raise
+            current = None  # only development builds here: nothing else is touched
+        if current is None:
+            return _clean_dev(static, dev_dir)
         if keep is not None and len(current.previous) > keep:
             current = Manifest(current.bundles, current.previous[:keep])
             manifest_mod.save(mpath, current)
@@ -357,9 +369,21 @@ def clean(static: Path, keep: int | None = None) -> list[str]:
             rel = path.relative_to(static).as_posix()
             if path.is_dir() or path.name in (manifest_mod.FILENAME, LOCK_NAME):
                 continue
+            if dev_dir in path.parents:
+                continue
             if rel not in wanted or path.name.startswith(TMP_PREFIX):
                 path.unlink()
                 removed.append(rel)
+    return removed + (_clean_dev(static, dev_dir) if dev else [])
+
+
+def _clean_dev(static: Path, dev_dir: Path) -> list[str]:
+    removed = []
+    for path in sorted(dev_dir.rglob("*")):
+        if path.is_file() or path.is_symlink():
+            with contextlib.suppress(FileNotFoundError):  # a dev server's own pruning
+                path.unlink()
+                removed.append(path.relative_to(static).as_posix())
     return removed
 
 

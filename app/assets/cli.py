@@ -118,9 +118,15 @@ def check_command() -> None:
 @assets.command("clean")
 @click.option("--keep", type=int, default=None, help="Older builds to keep (ASSETS_KEEP).")
 @click.option("--remote", is_flag=True, help="Clean <prefix>gen/ in ASSETS_S3_BUCKET instead.")
+@click.option(
+    "--dev", "dev", is_flag=True, help="Also empty static/gen/dev/ (development servers' builds)."
+)
 @with_appcontext
-def clean_command(keep: int | None, remote: bool) -> None:
-    """Delete files in static/gen/ (or the bucket) that no kept build references."""
+def clean_command(keep: int | None, remote: bool, dev: bool) -> None:
+    """Delete files in static/gen/ (or the bucket) that no kept build references.
+
+    static/gen/dev/, which running development servers serve, is kept unless --dev.
+    """
     state = _state()
     keep = state.keep if keep is None else keep
     with one_line_errors():
@@ -128,7 +134,7 @@ def clean_command(keep: int | None, remote: bool) -> None:
             target = publish.Target.from_config(current_app.config)
             removed = publish.clean_remote(target, keep=keep)
         else:
-            removed = builder.clean(state.static, keep)
+            removed = builder.clean(state.static, keep, dev=dev)
     for rel in removed:
         click.echo(f"removed {rel}")
     click.echo(f"{len(removed)} file(s) removed")

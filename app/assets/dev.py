@@ -9,16 +9,18 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, stream_with_context
 from markupsafe import Markup, escape
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
+from werkzeug.exceptions import NotFound
 
 from .errors import AssetError
+from .resolver import DEV_DIR
 from .watch import SaveTracker
 
 if TYPE_CHECKING:
@@ -197,10 +199,29 @@ def _event(kind: str, data: dict[str, object]) -> str:
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
+def _restoring(view: Callable[..., Any], state: PipelineState) -> Callable[..., Any]:
+    """The static view, rebuilding a development output that vanished (``clean --dev``)."""
+
+    def static(filename: str) -> Any:
+        try:
+            return view(filename)
+        except NotFound:
+            if not filename.startswith(DEV_DIR + "/"):
+                raise
+            if not state.resolver.restore(filename):  # type: ignore[attr-defined]
+                raise
+            return view(filename)
+
+    return static
+
+
 def init_dev(app: Flask, state: PipelineState) -> None:
     tools = DevTools(app, state)
     app.extensions["assets_dev"] = tools
     app.after_request(tools.inject)
+    static_view = app.view_functions.get("static")
+    if static_view is not None:
+        app.view_functions["static"] = _restoring(static_view, state)
     if not tools.live:
         return
     bp = Blueprint("assets_dev", __name__, url_prefix=PREFIX)

@@ -54,6 +54,7 @@ class ManifestResolver:
 class _Built:
     entry: Entry
     fingerprint: deps.Fingerprint
+    written: tuple[str, ...] = ()  # the output and its url() files, static-relative
 
 
 class BuildingResolver:
@@ -153,12 +154,8 @@ class BuildingResolver:
         if built is not None and not built.fingerprint.stale(epoch):
             # Fresh: no lock. Its file stays on disk even if another thread rebuilds now.
             return built.entry
-        lock = self._locks.get(name)
-        if lock is None:
-            with self._spec_lock:
-                lock = self._locks.setdefault(name, threading.Lock())
         # One rebuild per bundle at a time; others wait and then reuse its result.
-        with lock:
+        with self._lock(name):
             built = self._built.get(name)
             if built is not None and not built.fingerprint.stale(epoch):
                 return built.entry
@@ -166,6 +163,25 @@ class BuildingResolver:
             if built is None and failed is not None and not failed[1].stale():
                 raise failed[0]
             return self._rebuild(spec, name, built)
+
+    def restore(self, rel: str) -> bool:
+        """Rebuild the bundle whose written file ``rel`` vanished (``clean --dev``, a
+        hand deletion); True when one did. Called on a 404, so the fresh path stays free."""
+        for name, built in list(self._built.items()):
+            if rel not in built.written:
+                continue
+            with self._lock(name):
+                current = self._built.get(name, built)
+                self._rebuild(self._current_spec(self._epoch()), name, current)
+            return (self.static / rel).is_file()
+        return False
+
+    def _lock(self, name: str) -> threading.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            with self._spec_lock:
+                lock = self._locks.setdefault(name, threading.Lock())
+        return lock
 
     def _rebuild(self, spec: Spec, name: str, old: _Built | None) -> Entry:
         started = time.time_ns()
@@ -183,7 +199,7 @@ class BuildingResolver:
                 raise
             # Serve the last good output; stamp now so we retry on the next edit only.
             files = [str(spec.static_folder / f) for f in old.entry.sources]
-            self._built[name] = _Built(old.entry, self._fingerprint(files, started))
+            self._built[name] = _Built(old.entry, self._fingerprint(files, started), old.written)
             return old.entry
         self.errors.pop(name, None)
         self._failed.pop(name, None)
@@ -192,7 +208,9 @@ class BuildingResolver:
         # Development serves uncompressed; brotli at quality 11 would slow every save.
         write_compiled(self.static, entry.file, compiled, compress_it=False)
         files = [str(spec.static_folder / f) for f in compiled.sources]
-        self._built[name] = _Built(entry, self._fingerprint(files, started))
+        folder = entry.file.rpartition("/")[0]
+        written = (entry.file, *(f"{folder}/{n}" for n, _ in compiled.assets))
+        self._built[name] = _Built(entry, self._fingerprint(files, started), written)
         self.rebuilds += 1
         self._prune(name, entry.file)
         return entry
