@@ -8,12 +8,13 @@ Production: a built tree with auto-build off serves minified bundles that work.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import build_project, read_manifest
-from flask import Flask
+from flask import Flask, Response
 from playwright.sync_api import Browser, Page, sync_playwright
 
 BROWSER_ARGS = [
@@ -188,3 +189,74 @@ def test_production_build_serves_working_minified_bundles(
         body = tab.page.request.get(base + url).text()
         assert "\n  " not in body and "sourceMappingURL" not in body, f"{url} is not minified"
     assert tab.errors == []  # an integrity mismatch would be a console error
+
+
+def test_overlay_and_live_reload_work_under_a_strict_csp(
+    browser: Browser,
+    project: Path,
+    make_app: Callable[..., Flask],
+    live_server: Callable[[Flask], str],
+) -> None:
+    """No inline script anywhere: a site with ``script-src 'self'`` keeps its dev tools."""
+    app = make_app(project, ASSETS_AUTO_BUILD=True, ASSETS_LIVE_RELOAD=True, DEBUG=True)
+
+    @app.after_request
+    def csp(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = "script-src 'self'"
+        return response
+
+    base = live_server(app)
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    messages: list[str] = []
+    page.on("console", lambda msg: messages.append(msg.text))
+    tab = Tab(page)
+    variables = project / "static/scss/_variables.scss"
+
+    def until(expression: str) -> None:
+        # Polled from here: wait_for_function evaluates strings, which this CSP forbids.
+        deadline = time.monotonic() + 10
+        while not page.evaluate(expression):
+            assert time.monotonic() < deadline, expression
+            time.sleep(0.05)
+
+    try:
+        page.goto(base + "/")
+        until("document.documentElement.dataset.js === 'ready'")
+        listening(tab)
+        edit(variables, "$radius: 6px;", "$radius: 6px;\n$x: 1 !;")
+        overlay = page.locator("#assets-error-overlay")
+        overlay.wait_for(state="visible")
+        edit(variables, "\n$x: 1 !;", "")
+        overlay.wait_for(state="detached")
+        edit(variables, "$brand: #2e7d32;", "$brand: #1565c0;")
+        until(f"{HEADER_BG} === '{BLUE}'")
+        edit(variables, "$radius: 6px;", "$radius: 6px;\n$x: 1 !;")
+        page.reload()  # the overlay rendered by the server, under the same policy
+        overlay.wait_for(state="visible")
+        until("document.documentElement.dataset.js === 'ready'")
+    finally:
+        context.close()
+    assert not [m for m in messages if "Content Security Policy" in m], messages
+    assert tab.errors == []
+
+
+def test_about_pages_preload_is_used_not_fetched_twice(
+    tab: Tab,
+    project: Path,
+    make_app: Callable[..., Flask],
+    live_server: Callable[[Flask], str],
+) -> None:
+    build_project(project)
+    base = live_server(make_app(project, ASSETS_AUTO_BUILD=False))
+    messages: list[str] = []
+    tab.page.on("console", lambda msg: messages.append(msg.text))
+    requests: list[str] = []
+    tab.page.on("request", lambda req: requests.append(req.url))
+    tab.open(base + "/about")
+    tab.page.wait_for_timeout(500)
+    js = read_manifest(project)["bundles"]["js_all"]["url"]
+    assert requests.count(base + js) == 1, requests
+    assert not [m for m in messages if "preload" in m.lower()], messages
+    assert tab.errors == []

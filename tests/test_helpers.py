@@ -177,3 +177,48 @@ def test_assets_debug_is_ignored_in_production(built: Path, make_app: Callable[.
     html = app.test_client().get("/").get_data(as_text=True)
     assert "/static/js/" not in html
     assert re.search(r'<script src="/static/gen/app\.[0-9a-f]{8}\.js"', html)
+
+
+def test_bundle_tags_take_the_attributes_real_pages_need(site: Flask) -> None:
+    # The nonce tries to break out of its attribute: it must stay a value.
+    html = render(
+        site,
+        '{% set n = "a\\"><script>x()</script>" %}'
+        '{{ bundle_tags("js_all", defer=True, async_=False, nonce=n, type="module") }}'
+        '{{ bundle_tags("css_all", media="print", crossorigin="use-credentials") }}'
+        '{{ bundle_tags("js_gallery", **{"async": True, "data_page": "g"}) }}',
+    )
+    assert "<script>x()" not in html
+    (t1, js), (t2, css), (t3, gallery) = parse(html)
+    assert (t1, t2, t3) == ("script", "link", "script")
+    assert "defer" in js and js["defer"] is None and "async" not in js
+    assert js["nonce"] == 'a"><script>x()</script>' and js["type"] == "module"
+    assert js["integrity"] and js["crossorigin"] == "anonymous"
+    assert css["media"] == "print" and css["crossorigin"] == "use-credentials"
+    assert css["integrity"] == served_sri(site, str(css["href"]))
+    assert "async" in gallery and gallery["data-page"] == "g"
+
+
+@pytest.mark.parametrize("attr", ["src", "integrity", "rel", "on load"])
+def test_bundle_tags_refuse_attributes_they_own_or_cannot_name(site: Flask, attr: str) -> None:
+    with pytest.raises(TypeError, match="cannot be set"):
+        render(site, f'{{{{ bundle_tags("js_all", **{{"{attr}": "1"}}) }}}}')
+
+
+@pytest.mark.parametrize("name", ["css_all", "js_all"])
+def test_bundle_preload_matches_the_tag(site: Flask, name: str) -> None:
+    ((_, tag),) = parse(render(site, f'{{{{ bundle_tags("{name}") }}}}'))
+    ((kind, preload),) = parse(render(site, f'{{{{ bundle_preload("{name}") }}}}'))
+    assert kind == "link" and preload["rel"] == "preload"
+    assert preload["as"] == ("style" if name.startswith("css") else "script")
+    assert preload["href"] == (tag.get("href") or tag.get("src"))
+    assert preload["integrity"] == tag["integrity"] and preload["crossorigin"] == "anonymous"
+
+
+def test_about_pages_flask_assets_preload_matches_its_script_tag(site: Flask) -> None:
+    html = site.test_client().get("/about").get_data(as_text=True)
+    tags = parse(html)
+    preload = next(a for t, a in tags if t == "link" and a.get("rel") == "preload")
+    script = next(a for t, a in tags if t == "script" and a.get("src") == preload["href"])
+    assert preload["integrity"] == script["integrity"] == served_sri(site, str(preload["href"]))
+    assert preload["crossorigin"] == script["crossorigin"] == "anonymous"

@@ -14,7 +14,14 @@ from webassets import Bundle
 from . import manifest as manifest_mod
 from .dev import init_dev
 from .errors import ManifestError, MissingBundleError, StartupError
-from .helpers import bundle_entry, bundle_tags, bundle_url, entry_url, source_urls
+from .helpers import (
+    bundle_entry,
+    bundle_preload,
+    bundle_tags,
+    bundle_url,
+    entry_url,
+    source_urls,
+)
 from .publish import fetch_manifest
 from .resolver import BuildingResolver, ManifestResolver, Resolver
 from .serving import wrap_static
@@ -127,7 +134,9 @@ class AssetPipeline:
                 wrap_static(app, state.static, state.static_url)
         else:
             init_dev(app, state)
-        app.jinja_env.globals.update(bundle_url=bundle_url, bundle_tags=bundle_tags)
+        app.jinja_env.globals.update(
+            bundle_url=bundle_url, bundle_tags=bundle_tags, bundle_preload=bundle_preload
+        )
         _FlaskAssetsEnvironment(app, state)
 
 

@@ -1,8 +1,9 @@
-"""Jinja globals: ``bundle_url(name)`` and ``bundle_tags(name)``."""
+"""Jinja globals: ``bundle_url(name)``, ``bundle_tags(name, **attrs)``, ``bundle_preload``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from markupsafe import Markup, escape
@@ -62,22 +63,82 @@ def bundle_url(name: str) -> str:
     return entry_url(entry, _state().base_url) if entry else ""
 
 
-def bundle_tags(name: str) -> Markup:
+_ATTR_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
+# Ours to set: a template overriding them would break SRI or the link itself.
+_RESERVED = frozenset({"href", "src", "rel", "integrity", "as"})
+
+
+def _attrs(attrs: dict[str, Any]) -> str:
+    """``defer=True, async_=True, nonce="x"`` -> `` defer async nonce="x"``, escaped.
+
+    A trailing ``_`` is dropped (``async_``, ``type_``) and other ``_`` become ``-``
+    (``data_x`` -> ``data-x``); False and None leave the attribute out.
+    """
+    out = []
+    for key, value in attrs.items():
+        name = key.removesuffix("_").replace("_", "-") if key != "_" else key
+        if not _ATTR_NAME.match(name) or name.lower() in _RESERVED:
+            raise TypeError(f"bundle_tags(): attribute {key!r} cannot be set here")
+        if value is None or value is False:
+            continue
+        out.append(f" {name}" if value is True else f' {name}="{escape(value)}"')
+    return "".join(out)
+
+
+def _tag(kind: str, url: str, attrs: str) -> str:
+    if kind == "css":
+        return f'<link rel="stylesheet" href="{escape(url)}"{attrs}>'
+    return f'<script src="{escape(url)}"{attrs}></script>'
+
+
+def _sri(state: PipelineState, integrity: str, crossorigin: Any) -> str:
+    if not state.sri:
+        return ""
+    cors = "anonymous" if crossorigin is None else crossorigin
+    return f' integrity="{escape(integrity)}" crossorigin="{escape(cors)}"'
+
+
+def bundle_tags(name: str, **attrs: Any) -> Markup:
+    """The ``<link>``/``<script>`` tag(s) of a bundle, with SRI when ``ASSETS_SRI``.
+
+    Extra attributes are escaped: ``bundle_tags("js_all", defer=True, nonce=csp_nonce())``,
+    ``async_=True``, ``type="module"``, ``media="print"``, ``crossorigin="use-credentials"``.
+    """
     state = _state()
+    crossorigin = attrs.pop("crossorigin", None)
+    extra = _attrs(attrs)
     sources = source_urls(name, state)
     if sources is not None:
         kind = state.resolver.spec().bundles[name].kind
-        tag = '<link rel="stylesheet" href="{}">' if kind == "css" else '<script src="{}"></script>'
-        return Markup("\n".join(tag.format(escape(u)) for u in sources))
+        cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
+        return Markup("\n".join(_tag(kind, u, cors + extra) for u in sources))
     entry = bundle_entry(name, state)
     if entry is None:
         return Markup(f"<!-- bundle '{escape(name)}' failed to build -->")
-    url = escape(entry_url(entry, state.base_url))
-    attrs = ""
-    if state.sri:
-        attrs += f' integrity="{escape(entry.integrity)}" crossorigin="anonymous"'
+    sri = _sri(state, entry.integrity, crossorigin)
     if state.auto_build:
-        attrs += f' data-bundle="{escape(name)}"'  # the live-reload client finds it by name
-    if entry.type == "css":
-        return Markup(f'<link rel="stylesheet" href="{url}"{attrs}>')
-    return Markup(f'<script src="{url}"{attrs}></script>')
+        sri += f' data-bundle="{escape(name)}"'  # the live-reload client finds it by name
+    return Markup(_tag(entry.type, entry_url(entry, state.base_url), sri + extra))
+
+
+def bundle_preload(name: str, **attrs: Any) -> Markup:
+    """``<link rel="preload">`` for a bundle, with the same ``integrity``/``crossorigin``
+    as its tag, so the browser uses the preloaded response instead of fetching twice."""
+    state = _state()
+    crossorigin = attrs.pop("crossorigin", None)
+    extra = _attrs(attrs)
+    sources = source_urls(name, state)
+    if sources is not None:
+        kind = state.resolver.spec().bundles[name].kind
+        cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
+        return Markup("\n".join(_preload(kind, u, cors + extra) for u in sources))
+    entry = bundle_entry(name, state)
+    if entry is None:
+        return Markup("")
+    sri = _sri(state, entry.integrity, crossorigin)
+    return Markup(_preload(entry.type, entry_url(entry, state.base_url), sri + extra))
+
+
+def _preload(kind: str, url: str, attrs: str) -> str:
+    kind_as = "style" if kind == "css" else "script"
+    return f'<link rel="preload" href="{escape(url)}" as="{kind_as}"{attrs}>'
