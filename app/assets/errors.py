@@ -17,11 +17,13 @@ class AssetError(Exception):
         file: str | None = None,
         line: int | None = None,
         bundle: str | None = None,
+        column: int | None = None,
     ) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.bundle = bundle
+        self.column = column  # 1-based; shown only with a line
         # Exception's own init (not super()): a subclass mixing in a click exception must
         # not have its ``message`` replaced by the formatted line.
         Exception.__init__(self, self.format())
@@ -31,12 +33,18 @@ class AssetError(Exception):
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keyword-only fields: rebuild through a helper so errors cross process pools.
-        return (_rebuild, (type(self), self.message, self.file, self.line, self.bundle))
+        return (
+            _rebuild,
+            (type(self), self.message, self.file, self.line, self.bundle, self.column),
+        )
 
     def format(self) -> str:
         where = ""
         if self.file:
-            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+            where = f"{self.file}: "
+            if self.line:
+                col = f":{self.column}" if self.column else ""
+                where = f"{self.file}:{self.line}{col}: "
         who = f"bundle '{self.bundle}': " if self.bundle else ""
         # One line always: a value quoted from the input may hold line breaks.
         text = f"{where}{who}{self.message}"
@@ -74,8 +82,19 @@ class StartupError(ManifestError, NoAppException):
     def format_message(self) -> str:
         return self.format()
 
+    def show(self, file: Any = None) -> None:
+        # A UsageError would print the command's usage banner first: this is no misuse.
+        import click
+
+        click.echo(f"Error: {self.format_message()}", file=file, err=True)
+
 
 def _rebuild(
-    cls: type[AssetError], message: str, file: str | None, line: int | None, bundle: str | None
+    cls: type[AssetError],
+    message: str,
+    file: str | None,
+    line: int | None,
+    bundle: str | None,
+    column: int | None = None,
 ) -> AssetError:
-    return cls(message, file=file, line=line, bundle=bundle)
+    return cls(message, file=file, line=line, bundle=bundle, column=column)
