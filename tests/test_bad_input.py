@@ -33,8 +33,8 @@ from app.assets.errors import ConfigError
 from app.assets.spec import Spec, load_spec
 
 BAD = FIXTURES / "bad"
-# The contract's error line: `file[:line]: [bundle 'x': ]message`.
-ERROR_LINE = re.compile(r"^[^:]+(:\d+)?: (bundle '[^']+': )?.+")
+# The contract's error line: `file[:line[:column]]: [bundle 'x': ]message`.
+ERROR_LINE = re.compile(r"^[^:]+(:\d+(:\d+)?)?: (bundle '[^']+': )?.+")
 CLI_TIMEOUT = 30
 
 # A trailing JS statement that changes the built gallery bundle (a comment would be
@@ -123,6 +123,7 @@ class Bad:
     # is among its problems), or None (check has nothing to say about this input).
     check: str | None = "same"
     read_only_gen: bool = False
+    column: int | None = None  # 1-based; JS syntax errors name one
 
     def __str__(self) -> str:
         return self.name
@@ -558,8 +559,27 @@ CASES = [
         "static/js/gallery\\.js",
         2,
         "js_gallery",
-        "string",
+        "SyntaxError: unterminated string",
         check="listed",
+        column=19,  # the opening quote
+    ),
+    Bad(
+        "js_syntax_error",
+        "static/js/main\\.js",
+        3,
+        "js_all",
+        "SyntaxError: unexpected '='",
+        check="listed",
+        column=14,
+    ),
+    Bad(
+        "js_module_syntax",
+        "static/js/gallery\\.js",
+        2,
+        "js_gallery",
+        "'import' declarations only work in a module script",
+        check="listed",
+        column=1,
     ),
     # --- static/gen/ cannot be written: the build must fail cleanly, old files intact
     Bad(
@@ -599,6 +619,8 @@ CASES = [
 
 def expected_prefix(case: Bad) -> re.Pattern[str]:
     where = case.file + (f":{case.line}" if case.line else "")
+    if case.line and case.column:
+        where += f":{case.column}"
     if case.line == ANY_LINE:
         where = case.file + r"(:\d+)?"
     who = f"bundle '{re.escape(case.bundle)}': " if case.bundle else ""
@@ -653,7 +675,7 @@ def error_line_problems(case: Bad, stderr: str) -> list[str]:
         return [f"{len(lines)} lines on stderr instead of one:\n{stderr}"]
     line, problems = lines[0], []
     if not ERROR_LINE.match(line):
-        problems.append(f"not `file[:line]: [bundle 'x': ]message`: {line!r}")
+        problems.append(f"not `file[:line[:col]]: [bundle 'x': ]message`: {line!r}")
     if not expected_prefix(case).match(line):
         problems.append(f"does not start with {expected_prefix(case).pattern[1:]!r}: {line!r}")
     if case.needle.lower() not in line.lower():

@@ -2,6 +2,7 @@
 
 webassets resolves contents, nests bundles and runs the filter chain; our filters
 add what it lacks: libsass with an exact dependency list (from the source map),
+a JS syntax check (a real parser, on each source and on the minified bundle),
 minifiers that verify they kept the program's meaning, and a JS join that cannot
 fuse two files into one expression.
 """
@@ -25,6 +26,7 @@ from webassets.filter import Filter
 
 from .cache import Cache, file_digest, key
 from .errors import BuildError
+from .jsparse import JSSyntaxError, check_syntax, grammar_version
 from .minify import MinifyError, join_js, minify_css, minify_js
 from .spec import BundleSpec, Ref, Spec, display_path
 
@@ -198,6 +200,50 @@ class UrlFilter(Filter):
         )
 
 
+def js_parses(text: str, cache: Cache | None) -> None:
+    """Raise JSSyntaxError unless ``text`` is a valid classic script; cache a pass by content.
+
+    Only the verdict "this exact text parsed" is cached: an error is re-found (and so
+    reported with its position) on every build until the file is fixed.
+    """
+    ck = key("js-syntax", grammar_version(), "classic", text) if cache else ""
+    if cache and cache.get(ck) is not None:
+        return
+    check_syntax(text, module=False)
+    if cache:
+        cache.put(ck, b"ok")
+
+
+class JSSyntaxFilter(Filter):
+    """Parse every JS source as the user wrote it, before any other filter changes it.
+
+    First in each JS bundle's filter list, so the line and column it reports refer to
+    the source file itself. Equal across bundles (same name, no ``unique()``), so a
+    nested bundle's file is checked once, under the name of the bundle being compiled.
+    """
+
+    name = "js_syntax"
+    max_debug_level = None
+
+    def __init__(self, collector: Collector) -> None:
+        super().__init__()
+        self.collector = collector
+
+    def input(self, _in: Any, out: Any, source_path: str, **kw: Any) -> None:
+        text = _in.read()
+        try:
+            js_parses(text, self.collector.cache)
+        except JSSyntaxError as exc:
+            raise BuildError(
+                exc.message,
+                file=display_path(Path(source_path)),
+                line=exc.line,
+                column=exc.column,
+                bundle=self.collector.bundle,
+            ) from None
+        out.write(text)
+
+
 class MinifyFilter(Filter):
     """A verified minifier, cached by content: per file for JS, per bundle for CSS."""
 
@@ -286,7 +332,8 @@ def to_bundle(
             contents.append(to_bundle(spec, item, collector, minify=minify, dev=dev))
         else:
             contents.append(item)
-    filters: list[Filter] = []
+    # Syntax first, on the untouched sources: positions must be the user's own.
+    filters: list[Filter] = [JSSyntaxFilter(collector)] if bundle.kind == "js" else []
     for name in bundle.filters:
         if name == "libsass":
             filters.append(SassFilter(collector, dev=dev))
@@ -342,8 +389,41 @@ def compile_bundle(
     text = buf.getvalue()
     if text and not text.endswith("\n"):
         text += "\n"
+    if bundle.kind == "js":
+        _check_output(spec, bundle, text, minify=minify, cache=cache)
     assets = tuple(sorted(collector.assets.items()))
     return Compiled(name, bundle.kind, text.encode("utf-8"), tuple(files), assets)
+
+
+def _check_output(
+    spec: Spec, bundle: BundleSpec, text: str, *, minify: bool, cache: Cache | None
+) -> None:
+    """Every source parsed, so a bundle that does not is the minifier's (or join's) fault."""
+    try:
+        js_parses(text, cache)
+    except JSSyntaxError as exc:
+        engines = _js_engines(spec, bundle) if minify else []
+        who = "/".join(engines) or "join_js"
+        what = "minified output" if engines else "joined bundle"
+        raise BuildError(
+            f"{who} produced invalid JavaScript: {exc.message} at line {exc.line} of the {what}",
+            bundle=bundle.name,
+        ) from None
+
+
+def _js_engines(spec: Spec, bundle: BundleSpec) -> list[str]:
+    """The minifiers a JS bundle (nested bundles included) runs, in order of appearance."""
+    found: list[str] = []
+    stack = [bundle]
+    while stack:
+        current = stack.pop(0)
+        found += [f for f in current.filters if f != "libsass" and f not in found]
+        for item in current.contents:
+            if isinstance(item, Ref):
+                stack.append(spec.bundles[item.name])
+            elif isinstance(item, BundleSpec):
+                stack.append(item)
+    return found
 
 
 def _decode_error(spec: Spec, name: str, exc: UnicodeDecodeError) -> BuildError:

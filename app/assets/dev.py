@@ -53,14 +53,21 @@ def overlay_html(errors: list[AssetError]) -> Markup:
 
 
 def _where(err: AssetError) -> str:
-    parts = [p for p in (err.file, err.line and str(err.line)) if p]
+    parts = [str(p) for p in (err.file, err.line, err.line and err.column) if p]
     where = ":".join(parts)
     return f"{where} (bundle '{err.bundle}')" if err.bundle else where or "assets"
 
 
 def error_payload(errors: list[AssetError]) -> list[dict[str, object]]:
     return [
-        {"file": e.file, "line": e.line, "bundle": e.bundle, "message": e.message, "text": str(e)}
+        {
+            "file": e.file,
+            "line": e.line,
+            "column": e.column,
+            "bundle": e.bundle,
+            "message": e.message,
+            "text": str(e),
+        }
         for e in errors
     ]
 

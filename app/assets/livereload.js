@@ -20,7 +20,7 @@
       "position:fixed;inset:0;z-index:2147483647;background:rgba(20,20,20,.92);color:#fff;" +
       "padding:2rem;font:14px/1.5 monospace;overflow:auto";
     var items = errors.map(function (e) {
-      var where = [e.file, e.line].filter(Boolean).join(":");
+      var where = [e.file, e.line, e.line && e.column].filter(Boolean).join(":");
       if (e.bundle) where += " (bundle '" + e.bundle + "')";
       return '<li><code class="where">' + escapeHtml(where || "assets") +
         '</code><pre class="msg">' + escapeHtml(e.message) + "</pre></li>";
