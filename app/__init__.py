@@ -29,7 +29,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.static_url_path = "/static"
     app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
     app.template_folder = str(root / "templates")
-    app.config.setdefault("ASSETS_CONFIG", str(root / "assets.yml"))
 
     AssetPipeline(app)
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from app import create_app  # noqa: E402
 from app.assets import builder  # noqa: E402
-from app.assets.spec import load_spec  # noqa: E402
+from app.assets.declare import load_spec  # noqa: E402
 
 CSS_LINK = re.compile(r'<link rel="stylesheet" href="([^"]+)"[^>]*data-bundle="css_all"')
 PARTIAL = "scss/_buttons.scss"

@@ -93,7 +93,7 @@ def build_site(dest: Path) -> Path:
     shutil.copytree(REPO / "templates", dest / "templates")
     shutil.copy2(REPO / "assets.yml", dest / "assets.yml")
     from app.assets import builder
-    from app.assets.spec import load_spec
+    from app.assets.declare import load_spec
 
     builder.build(load_spec(dest / "assets.yml", dest / "static"))
     return dest

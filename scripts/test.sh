@@ -21,4 +21,5 @@ python3 -m venv .venv-test
 .venv-test/bin/python -m pip install -q -e ".[test]"
 .venv-test/bin/ruff check .
 .venv-test/bin/ruff format --check .
+.venv-test/bin/mypy  # app/, per [tool.mypy] in pyproject.toml
 .venv-test/bin/python -m pytest -q "$@"

@@ -17,7 +17,7 @@ from flask import Flask
 
 from app import create_app
 from app.assets import builder
-from app.assets.spec import load_spec
+from app.assets.declare import load_spec
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

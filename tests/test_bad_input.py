@@ -29,8 +29,8 @@ from conftest import FIXTURES, build_project, flask_env, read_manifest, run_flas
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.assets.declare import Spec, load_spec
 from app.assets.errors import ConfigError
-from app.assets.spec import Spec, load_spec
 
 BAD = FIXTURES / "bad"
 # The contract's error line: `file[:line[:column]]: [bundle 'x': ]message`.

@@ -16,7 +16,8 @@ from typing import Any
 from conftest import build_project, flask_env, read_manifest, run_flask, snapshot, sri
 
 BUNDLES = {"css_all", "js_lib", "js_all", "css_gallery", "js_gallery"}
-ENTRY_KEYS = {"file", "url", "type", "integrity", "bytes", "sources"}
+# "assets": the url() files the output names (added to the contract's entry format).
+ENTRY_KEYS = {"file", "url", "type", "integrity", "bytes", "sources", "assets"}
 # name, output, raw bytes, gzip bytes, time (the numbers may carry thousands separators).
 REPORT_LINE = re.compile(
     r"(?P<name>\S+)\s+(?P<out>\S+)\s+(?P<raw>[\d,]+)\s*B\s+gzip\s+(?P<gz>[\d,]+)\s*B"
@@ -74,6 +75,12 @@ def test_build_writes_hashed_files_report_and_manifest(project: Path) -> None:
         assert len(set(entry["sources"])) == len(entry["sources"]), "no duplicates"
         for src in entry["sources"]:
             assert (static / src).is_file(), f"{name}: source {src} does not exist"
+        # Every url() file the output names, beside it, and nothing else.
+        folder = entry["file"].rpartition("/")[0]
+        named = re.findall(r'url\("?([^")]+)"?\)', data.decode()) if ext == "css" else []
+        assert entry["assets"] == sorted(f"{folder}/{n}" for n in set(named)), name
+        for rel in entry["assets"]:
+            assert (static / rel).is_file(), rel
 
         # .gz sibling decompresses to the output; the report's gzip size is its size.
         gz = static / (entry["file"] + ".gz")

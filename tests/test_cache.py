@@ -13,9 +13,9 @@ from pathlib import Path
 from conftest import flask_env
 
 from app.assets import builder
-from app.assets.bundles import compile_bundle
+from app.assets.bridge.bundle import compile_bundle
 from app.assets.cache import Cache
-from app.assets.spec import load_spec
+from app.assets.declare import load_spec
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:

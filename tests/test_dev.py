@@ -23,8 +23,8 @@ import pytest
 from conftest import build_project, read_manifest, run_flask, sri
 from flask import Flask, render_template_string
 
-from app.assets import resolver as resolver_mod
 from app.assets.cli import assets
+from app.assets.resolvers import dynamic as resolver_mod
 
 TAG = re.compile(r"<(?:link|script)\b[^>]*>")
 ATTR = re.compile(r'([\w-]+)="([^"]*)"')
@@ -137,7 +137,7 @@ def test_only_the_changed_bundle_is_rebuilt(site: Site, project: Path) -> None:
 def test_saves_do_not_pile_up_outputs_but_recent_urls_keep_working(
     site: Site, project: Path
 ) -> None:
-    from app.assets.resolver import DEV_KEEP
+    from app.assets.resolvers.dev_outputs import DEV_KEEP
 
     buttons = scss(project, "_buttons.scss")
     urls = [site.css()[0]]
@@ -224,7 +224,7 @@ def test_assets_yml_edit_takes_effect_without_restart(site: Site, project: Path)
 def test_dev_builds_are_unminified_with_source_map_and_cli_build_stays_minified(
     site: Site, project: Path
 ) -> None:
-    assert site.app.debug and site.app.extensions["assets"].debug
+    assert site.app.debug and site.app.extensions["assets"].settings.debug
     tags = site.bundles()
     css = site.fetch(tags["css_all"]["url"]).decode()
     assert "\n  display: inline-block;\n" in css  # expanded, not minified
@@ -513,9 +513,9 @@ def test_event_stream_reacts_to_file_events_not_its_poll(
         stream.close()
     tools = app.extensions["assets_dev"]
     deadline = time.monotonic() + 3 * dev.POLL_SECONDS
-    while tools._observer is not None and time.monotonic() < deadline:
+    while tools.watching and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert tools._observer is None, "the file watcher outlived the last stream"
+    assert not tools.watching, "the file watcher outlived the last stream"
 
 
 def test_event_stream_frees_its_server_thread_when_the_client_leaves(

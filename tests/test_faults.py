@@ -31,9 +31,9 @@ import brotli
 import pytest
 from conftest import build_project, flask_env, run_flask, sri
 
-from app.assets.atomic import TMP_PREFIX
-from app.assets.bundles import compile_bundle
-from app.assets.spec import load_spec
+from app.assets.bridge.bundle import compile_bundle
+from app.assets.declare import load_spec
+from app.assets.output import TMP_PREFIX
 
 TRIALS = 24
 BIG_FUNCTIONS = 4000  # ~260 KB of JS: a build of about one second

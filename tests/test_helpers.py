@@ -14,7 +14,7 @@ from conftest import REPO, read_manifest
 from flask import Flask, render_template_string
 
 from app.assets import AssetError
-from app.assets.spec import load_spec
+from app.assets.declare import load_spec
 
 
 class Tags(HTMLParser):

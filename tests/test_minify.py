@@ -1,4 +1,4 @@
-"""Tests for app.assets.minify: literal-safe JS/CSS minification and JS concatenation."""
+"""Tests for app.assets.minifiers: literal-safe JS/CSS minification and JS concatenation."""
 
 from __future__ import annotations
 
@@ -17,17 +17,20 @@ import rjsmin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.assets.minify import (
-    CSS_ENGINES,
-    JS_ENGINES,
+from app.assets import engines
+from app.assets.minifiers import (
     MinifyError,
     css_chunks,
     css_protected,
     join_js,
     js_literals,
-    minify_css,
-    minify_js,
+    minify,
 )
+
+# Every registered minifier of each kind: a new engine is tested by being registered.
+JS_ENGINES = tuple(n for n in engines.names("js") if engines.lookup(n).role == "minifier")
+CSS_ENGINES = tuple(n for n in engines.names("css") if engines.lookup(n).role == "minifier")
+minify_js = minify_css = minify
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "js"

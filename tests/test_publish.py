@@ -39,8 +39,9 @@ from flask import Flask
 from werkzeug.http import parse_options_header
 
 from app import create_app
-from app.assets import ManifestError, builder
+from app.assets import ManifestError
 from app.assets import publish as publish_mod
+from app.assets.clean import clean
 from app.assets.cli import assets
 from app.assets.publish import PublishError, Summary, Target, make_client, publish
 
@@ -441,7 +442,7 @@ def test_clean_remote_removes_only_what_no_kept_build_references(
             (static / "img/leaf.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>\n")
         build_project(project)
         # As a fresh CI checkout: only this build on disk, no local history.
-        builder.clean(static, keep=0)
+        clean(static, keep=0)
         builds.append(gen_files(project))
         manifests.append(read_manifest(project)["bundles"])
         publish(static, target)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from app.assets.declare import Ref, load_spec
 from app.assets.errors import ConfigError
-from app.assets.spec import Ref, load_spec
 
 REPO = Path(__file__).resolve().parent.parent
 _BUNDLE_ERROR = re.compile(r"(?P<file>.+):(?P<line>\d+): bundle '(?P<bundle>[^']+)': (?P<msg>.+)")

@@ -7,24 +7,14 @@ checksum does not match (a torn or edited file) is removed and treated as a miss
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
-
-CACHE_VERSION = "1"
-
-
-def key(*parts: str | bytes) -> str:
-    h = hashlib.sha256(CACHE_VERSION.encode())
-    for p in parts:
-        b = p.encode() if isinstance(p, str) else p
-        h.update(len(b).to_bytes(8, "big"))
-        h.update(b)
-    return h.hexdigest()
+from .digests import cache_key, sha256_hex
+from .output import atomic_write
 
 
 class Cache:
@@ -44,7 +34,7 @@ class Cache:
             self.misses += 1
             return None
         digest, _, payload = blob.partition(b"\n")
-        if digest.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
+        if digest.decode("ascii", "replace") != sha256_hex(payload):
             with contextlib.suppress(OSError):
                 path.unlink()
             self.misses += 1
@@ -53,7 +43,7 @@ class Cache:
         return payload
 
     def put(self, k: str, payload: bytes) -> None:
-        blob = hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        blob = sha256_hex(payload).encode() + b"\n" + payload
         # A cache that cannot be written only costs speed. No fsync: after a crash an
         # entry is either complete or fails its checksum, and is then rebuilt.
         with contextlib.suppress(OSError):
@@ -72,9 +62,17 @@ class Cache:
         self.put(k, json.dumps(value, sort_keys=True).encode())
 
 
-def file_digest(path: str | os.PathLike[str]) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()
-    except OSError:
-        return None
+def memo(cache: Cache | None, kind: str) -> Callable[[str, bytes, Callable[[bytes], bytes]], bytes]:
+    """``memo(cache, "compress")(variant, data, compute)``: compute once per content."""
+
+    def cached(variant: str, data: bytes, compute: Callable[[bytes], bytes]) -> bytes:
+        if cache is None:
+            return compute(data)
+        k = cache_key(kind, variant, data)
+        hit = cache.get(k)
+        if hit is None:
+            hit = compute(data)
+            cache.put(k, hit)
+        return hit
+
+    return cached

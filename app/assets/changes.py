@@ -27,6 +27,8 @@ import weakref
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import mounts
+
 log = logging.getLogger("app.assets")
 
 IN_MODIFY = 0x2
@@ -55,50 +57,6 @@ MASK = (
     | IN_MOVE_SELF
 )
 _HEADER = struct.Struct("iIII")  # wd, mask, cookie, len: struct inotify_event
-# Every write to these goes through this kernel, so it raises an event here.
-LOCAL_FILE_SYSTEMS = frozenset(
-    {"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "ramfs", "overlay", "zfs", "f2fs"}
-    | {"jfs", "reiserfs", "bcachefs"}
-)
-
-
-def _mount_types() -> tuple[dict[int, str], list[tuple[str, str]]]:
-    """File system types by device number, and (mount point, type) longest first."""
-    by_dev: dict[int, str] = {}
-    points: list[tuple[str, str]] = []
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
-            lines = fh.read().splitlines()
-    except OSError:
-        return by_dev, points
-    for line in lines:
-        fields, _, rest = line.partition(" - ")
-        parts, kind = fields.split(), rest.split(" ", 1)[0]
-        if len(parts) < 5 or not kind:
-            continue
-        major, _, minor = parts[2].partition(":")
-        with contextlib.suppress(ValueError):
-            by_dev[os.makedev(int(major), int(minor))] = kind  # later mounts win
-        point = parts[4].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
-        points.append((point, kind))
-    points.sort(key=lambda pk: len(pk[0]), reverse=True)
-    return by_dev, points
-
-
-def local_file_system(folder: str, mounts: tuple[dict[int, str], list[tuple[str, str]]]) -> bool:
-    """Whether every write to ``folder`` raises an inotify event in this kernel."""
-    by_dev, points = mounts
-    try:
-        kind = by_dev.get(os.stat(folder).st_dev)
-    except OSError:
-        return False
-    if kind is None:  # e.g. a btrfs subvolume that is not a mount of its own
-        real = os.path.realpath(folder)
-        for point, k in points:
-            if real == point or real.startswith(point.rstrip("/") + "/"):
-                kind = k
-                break
-    return kind in LOCAL_FILE_SYSTEMS
 
 
 class _Inotify:
@@ -156,8 +114,8 @@ class _Inotify:
                 name = buf[at + _HEADER.size : at + _HEADER.size + length].rstrip(b"\0")
                 at += _HEADER.size + length
                 if mask & IN_Q_OVERFLOW:
-                    for gates in list(self.gates.values()):
-                        for gate in list(gates):
+                    for every in list(self.gates.values()):
+                        for gate in list(every):
                             gate._overflowed()
                     continue
                 gates = self.gates.get(wd)
@@ -226,7 +184,7 @@ class ChangeGate:
         if self._ino is None:
             self._broken = True
             return
-        self._mounts = _mount_types()
+        self._mounts = mounts.mount_types()
         with self._ino.lock:
             try:
                 self._watch_all()
@@ -269,7 +227,7 @@ class ChangeGate:
         for root in self._roots:
             self._watch_tree(root)
         for folder in self._flat:
-            if local_file_system(folder, self._mounts):
+            if mounts.local_file_system(folder, self._mounts):
                 self._watch(folder)
 
     def _watch(self, folder: str) -> None:
@@ -283,7 +241,7 @@ class ChangeGate:
 
     def _watch_tree(self, top: str) -> None:
         for folder, subdirs, _files in os.walk(top):
-            if folder in self._skip or not local_file_system(folder, self._mounts):
+            if folder in self._skip or not mounts.local_file_system(folder, self._mounts):
                 subdirs.clear()  # not watched, so not covered: its files get stat calls
                 continue
             try:

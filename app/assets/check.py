@@ -6,58 +6,100 @@ import re
 from pathlib import Path
 
 from . import manifest as manifest_mod
-from .builder import integrity
-from .bundles import compile_bundle
-from .cache import Cache
+from .bridge.bundle import compile_bundle
+from .declare import Spec, display_path
 from .deps import newer_than
+from .digests import integrity
 from .errors import AssetError
-from .spec import Spec, display_path
+from .manifest import Entry
+from .output import SUFFIXES, decompress
 
-# bundle_url("x"), bundle_tags('x'), {% assets "x" %} / {% assets "a", "b" %}
-_HELPER = re.compile(r"""\bbundle_(?:url|tags)\(\s*(["'])([^"']+)\1""")
+# bundle_url("x"), bundle_tags('x'), bundle_preload("x"), {% assets "x" %} / {% assets "a", "b" %}
+_HELPER = re.compile(r"""\bbundle_(?:url|tags|preload)\(\s*(["'])([^"']+)\1""")
 _ASSETS_TAG = re.compile(r"""\{%-?\s*assets\s+(.*?)-?%\}""", re.DOTALL)
 _TAG_NAME = re.compile(r"""^\s*(["'])([^"']+)\1\s*(?:,|$)""")
 _URL_FOR = re.compile(r"""url_for\(\s*(["'])static\1\s*,\s*filename\s*=\s*(["'])([^"']+)\2""")
 TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".txt", ".xml")
+REBUILD = "run `flask --app app assets build`"
 
 
-def stale_bundles(spec: Spec, manifest_path: Path, cache_dir: Path | None = None) -> list[str]:
-    """Problems with the built outputs; compares content, not only timestamps."""
+def stale_bundles(spec: Spec, manifest_path: Path, static_url: str = "/static") -> list[str]:
+    """Every way the bytes production would serve differ from what the sources build to.
+
+    Recomputed from the sources without the build cache (a restored CI cache is not
+    trusted): each output, its ``.gz``/``.br`` (decompressed and compared), each url()
+    file, and each manifest URL against the file it names.
+    """
     try:
         manifest = manifest_mod.load(manifest_path)
     except AssetError as exc:
         return [str(exc)]
     problems = []
-    static = spec.static_folder
     for name in spec.outputs:
         entry = manifest.bundles.get(name)
         if entry is None:
-            problems.append(f"bundle '{name}': not built; run `flask --app app assets build`")
+            problems.append(f"bundle '{name}': not built; {REBUILD}")
             continue
-        out = static / entry.file
-        try:
-            data = out.read_bytes()
-        except OSError:
-            problems.append(f"bundle '{name}': output {entry.file} is missing; rebuild")
-            continue
-        if integrity(data) != entry.integrity:
-            problems.append(f"bundle '{name}': {entry.file} does not match the manifest; rebuild")
-            continue
-        try:
-            fresh = compile_bundle(spec, name, cache=Cache(cache_dir) if cache_dir else None)
-        except AssetError as exc:
-            problems.append(str(exc))
-            continue
-        if fresh.data != data:
-            hint = newer_than([static / s for s in fresh.sources], out)
-            changed = ", ".join(p.relative_to(static).as_posix() for p in hint) or "sources"
-            problems.append(
-                f"bundle '{name}': stale ({changed} changed since {entry.file}); "
-                "run `flask --app app assets build`"
-            )
+        problems += _bundle_problems(spec, name, entry, static_url)
     for name in manifest.bundles:
         if name not in spec.outputs:
             problems.append(f"bundle '{name}': in the manifest but no longer declared; rebuild")
+    return problems
+
+
+def _bundle_problems(spec: Spec, name: str, entry: Entry, static_url: str) -> list[str]:
+    static = spec.static_folder
+    out = static / entry.file
+    try:
+        data = out.read_bytes()
+    except OSError:
+        return [f"bundle '{name}': output {entry.file} is missing; rebuild"]
+    if integrity(data) != entry.integrity or len(data) != entry.bytes:
+        return [f"bundle '{name}': {entry.file} does not match the manifest; rebuild"]
+    expected_url = f"{static_url.rstrip('/')}/{entry.file}"
+    if entry.url != expected_url:
+        return [f"bundle '{name}': manifest URL {entry.url} is not {expected_url}; rebuild"]
+    try:
+        fresh = compile_bundle(spec, name)  # no cache: what the sources build to now
+    except AssetError as exc:
+        return [str(exc)]
+    if fresh.data != data:
+        hint = newer_than([spec.load_path.path(s) for s in fresh.sources], out)
+        changed = ", ".join(spec.load_path.logical(p) or str(p) for p in hint) or "sources"
+        return [f"bundle '{name}': stale ({changed} changed since {entry.file}); {REBUILD}"]
+    problems = []
+    folder = entry.file.rpartition("/")[0]
+    files = {entry.file: data}
+    for asset_name, asset_data in fresh.assets:
+        rel = f"{folder}/{asset_name}"
+        files[rel] = asset_data
+        if entry.assets is not None and rel not in entry.assets:
+            problems.append(f"bundle '{name}': url() file {rel} is not in the manifest; rebuild")
+        try:
+            if (static / rel).read_bytes() != asset_data:
+                problems.append(f"bundle '{name}': url() file {rel} differs from its source")
+        except OSError:
+            problems.append(f"bundle '{name}': url() file {rel} is missing; {REBUILD}")
+    for rel, body in files.items():
+        problems += _sibling_problems(static, name, rel, body)
+    return problems
+
+
+def _sibling_problems(static: Path, name: str, rel: str, body: bytes) -> list[str]:
+    problems = []
+    for suffix in SUFFIXES:
+        sibling = static / (rel + suffix)
+        try:
+            blob = sibling.read_bytes()
+        except FileNotFoundError:
+            continue  # written only when smaller
+        except OSError as exc:
+            problems.append(f"bundle '{name}': {rel}{suffix} unreadable ({exc.strerror})")
+            continue
+        if decompress(suffix, blob) != body:
+            problems.append(
+                f"bundle '{name}': {rel}{suffix} does not decompress to {rel}; {REBUILD}"
+            )
     return problems
 
 

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import flask_assets
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import builder, publish
-from .check import stale_bundles, template_problems
 from .errors import AssetError
-from .extension import PipelineState, manifest_optional
-from .spec import Spec, load_spec
+from .pipeline import Pipeline, current, manifest_optional
 
+if TYPE_CHECKING:
+    from .builder import Result
+    from .declare import Spec
+
+# The commands import what they use when run: this module loads with every `flask`
+# command (it is a plugin entry point), production servers included.
 assets: click.Group = flask_assets.assets
 _flask_assets_callback = assets.callback
 
@@ -58,16 +60,14 @@ def one_line_errors() -> Iterator[None]:
         raise AssetCommandError(str(exc)) from None
 
 
-def _state() -> PipelineState:
-    return current_app.extensions["assets"]
+def _spec(pipeline: Pipeline) -> Spec:
+    from .declare import load_spec
 
-
-def _spec(state: PipelineState) -> Spec:
     with one_line_errors():
-        return load_spec(state.config_path, state.static)
+        return load_spec(pipeline.settings.config_path, pipeline.load_path)
 
 
-def _report(r: builder.Result) -> None:
+def _report(r: Result) -> None:
     click.echo(
         f"{r.name:<16} {r.entry.file:<34} {r.entry.bytes:>9,} B  gzip {r.gzip_bytes:>8,} B"
         f"  {r.seconds:6.2f} s"
@@ -84,16 +84,19 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
 
     With BUNDLE names, build only those; the manifest keeps the others.
     """
-    state = _state()
-    spec = _spec(state)
+    from . import builder
+
+    pipeline = current()
+    settings = pipeline.settings
+    spec = _spec(pipeline)
     with one_line_errors():
         builder.build(
             spec,
             bundles or None,
-            static_url=state.static_url,
-            keep=state.keep,
+            static_url=settings.static_url,
+            keep=settings.keep,
             report=_report,
-            cache_dir=None if no_cache else state.cache_dir,
+            cache_dir=None if no_cache else settings.cache_dir,
             jobs=jobs,
         )
 
@@ -102,12 +105,14 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
 @with_appcontext
 def check_command() -> None:
     """Exit 1 if the build is missing or stale, or a template misuses bundles."""
-    state = _state()
-    spec = _spec(state)
-    folders = [Path(current_app.root_path, current_app.template_folder or "templates")]
-    problems = stale_bundles(spec, state.manifest_path, state.cache_dir) + template_problems(
-        spec, folders
-    )
+    from .check import stale_bundles, template_problems
+    from .settings import template_folders
+
+    pipeline = current()
+    settings = pipeline.settings
+    spec = _spec(pipeline)
+    problems = stale_bundles(spec, settings.manifest_path, settings.static_url)
+    problems += template_problems(spec, template_folders(current_app))
     for p in problems:
         click.echo(p, err=True)
     if problems:
@@ -127,14 +132,18 @@ def clean_command(keep: int | None, remote: bool, dev: bool) -> None:
 
     static/gen/dev/, which running development servers serve, is kept unless --dev.
     """
-    state = _state()
-    keep = state.keep if keep is None else keep
+    settings = current().settings
+    keep = settings.keep if keep is None else keep
     with one_line_errors():
         if remote:
+            from . import publish
+
             target = publish.Target.from_config(current_app.config)
             removed = publish.clean_remote(target, keep=keep)
         else:
-            removed = builder.clean(state.static, keep, dev=dev)
+            from .clean import clean
+
+            removed = clean(settings.static, keep, dev=dev)
     for rel in removed:
         click.echo(f"removed {rel}")
     click.echo(f"{len(removed)} file(s) removed")
@@ -144,10 +153,12 @@ def clean_command(keep: int | None, remote: bool, dev: bool) -> None:
 @with_appcontext
 def publish_command() -> None:
     """Upload the current build to ASSETS_S3_BUCKET, skipping what is there; manifest last."""
-    state = _state()
+    from . import publish
+
+    settings = current().settings
     with one_line_errors():
         target = publish.Target.from_config(current_app.config)
-        done = publish.publish(state.static, target, keep=state.keep, report=click.echo)
+        done = publish.publish(settings.static, target, keep=settings.keep, report=click.echo)
     click.echo(
         f"{target.url()}: uploaded {done.uploaded}, skipped {done.skipped}, {done.bytes:,} B sent"
     )
@@ -159,14 +170,15 @@ def watch_command() -> None:
     """Build, then rebuild the affected bundles whenever a source or assets.yml changes."""
     from .watch import watch
 
-    state = _state()
+    pipeline = current()
+    settings = pipeline.settings
     try:
         watch(
-            state.config_path,
-            state.static,
-            static_url=state.static_url,
-            keep=state.keep,
-            cache_dir=state.cache_dir,
+            settings.config_path,
+            pipeline.load_path,
+            static_url=settings.static_url,
+            keep=settings.keep,
+            cache_dir=settings.cache_dir,
             echo=lambda line: click.echo(line, err=line.startswith("error:")),
             report=_report,
         )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .digests import file_digest
 
 # Files modified this close to a build are "racy": their stat may not change on a
 # second edit within the file system's timestamp granularity, so compare content.
@@ -20,14 +21,6 @@ class Stamp:
     mtime_ns: int
     size: int
     digest: str | None  # content hash, kept only for racy files
-
-
-def _digest(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            return hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
-    except OSError:
-        return None
 
 
 def stamp(paths: list[str], started_ns: int | None = None) -> tuple[Stamp, ...]:
@@ -46,7 +39,7 @@ def stamp(paths: list[str], started_ns: int | None = None) -> tuple[Stamp, ...]:
             out.append(Stamp(p, -2, -2, None))
             continue
         racy = st.st_mtime_ns >= started_ns - RACY_NS
-        out.append(Stamp(p, st.st_mtime_ns, st.st_size, _digest(p) if racy else None))
+        out.append(Stamp(p, st.st_mtime_ns, st.st_size, file_digest(p) if racy else None))
     return tuple(out)
 
 
@@ -58,7 +51,7 @@ def differs(s: Stamp) -> bool:
         return s.size != -1
     if st.st_mtime_ns != s.mtime_ns or st.st_size != s.size:
         return True
-    return s.digest is not None and _digest(s.path) != s.digest
+    return s.digest is not None and file_digest(s.path) != s.digest
 
 
 def changed(stamps: tuple[Stamp, ...]) -> list[str]:

@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +20,13 @@ from watchdog.observers.api import BaseObserver
 from werkzeug.exceptions import NotFound
 
 from .errors import AssetError
-from .resolver import DEV_DIR
+from .resolvers.dev_outputs import DEV_DIR
+from .settings import template_folders
 from .watch import SaveTracker
 
 if TYPE_CHECKING:
-    from .extension import PipelineState
-    from .resolver import BuildingResolver
+    from .pipeline import Pipeline
+    from .resolvers import Resolver
 
 PREFIX = "/__assets"
 # File-system events wake the streams at once; this poll is only the safety net.
@@ -75,13 +76,13 @@ def error_payload(errors: list[AssetError]) -> list[dict[str, object]]:
 class DevTools:
     """Per-app dev state: logged errors, template stamps, the file watcher for streams."""
 
-    def __init__(self, app: Flask, state: PipelineState) -> None:
-        self.state = state
-        self.live = bool(app.config["ASSETS_LIVE_RELOAD"])
-        self.templates = Path(app.root_path, app.template_folder or "templates")
+    def __init__(self, app: Flask, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.live = pipeline.settings.live_reload
+        self._app_folders = lambda: template_folders(app)  # blueprints may come later
         self._logged: set[str] = set()
         # Wakes the event streams; settling waits for a save's close, not a fixed time.
-        self.wakeup = SaveTracker(state.static, state.config_path)
+        self.wakeup = SaveTracker(pipeline.settings.static, pipeline.settings.config_path)
         self._observer: BaseObserver | None = None
         self._streams = 0
         self._lock = threading.Lock()
@@ -92,10 +93,11 @@ class DevTools:
             self._streams += 1 if on else -1
             if on and self._observer is None:
                 observer = Observer()
-                folders = {self.state.static, self.templates, self.state.config_path.parent}
+                config_folder = self.pipeline.settings.config_path.parent
+                folders = {*self.pipeline.load_path.folders(), *self.templates(), config_folder}
                 for folder in folders:
                     if folder.is_dir():
-                        recursive = folder != self.state.config_path.parent
+                        recursive = folder != config_folder
                         observer.schedule(self.wakeup, str(folder), recursive=recursive)
                 observer.daemon = True
                 observer.start()
@@ -105,11 +107,19 @@ class DevTools:
                 self._observer = None
 
     @property
-    def resolver(self) -> BuildingResolver:
-        return self.state.resolver  # type: ignore[return-value]
+    def watching(self) -> bool:
+        """Whether the file watcher that wakes event streams is running."""
+        return self._observer is not None
+
+    @property
+    def resolver(self) -> Resolver:
+        return self.pipeline.resolver
+
+    def templates(self) -> list[Path]:
+        return self._app_folders()
 
     def errors(self) -> list[AssetError]:
-        errs = list(self.resolver.errors.values())
+        errs = self.resolver.errors()
         for e in errs:
             if str(e) not in self._logged:
                 self._logged.add(str(e))
@@ -119,11 +129,12 @@ class DevTools:
 
     def template_stamp(self) -> tuple[tuple[str, int], ...]:
         out = []
-        for p in sorted(self.templates.rglob("*")):
-            try:
-                out.append((str(p), p.stat().st_mtime_ns))
-            except OSError:
-                continue
+        for folder in self.templates():
+            for p in sorted(folder.rglob("*")):
+                try:
+                    out.append((str(p), p.stat().st_mtime_ns))
+                except OSError:
+                    continue
         return tuple(out)
 
     def inject(self, response: Response) -> Response:
@@ -132,7 +143,8 @@ class DevTools:
             return response
         extra = ""
         errs = self.errors()
-        if errs:
+        # Only a debug server shows sources to the browser; otherwise the log has them.
+        if errs and self.pipeline.settings.debug:
             extra += str(overlay_html(errs))  # plain str: Markup + str would escape the page
         if self.live:
             extra += f'<script src="{PREFIX}/client.js" data-assets-live></script>'
@@ -150,7 +162,7 @@ class DevTools:
     def events(self) -> Iterator[str]:
         """Server-sent events: css (swap in place), js/template (reload), error, ok."""
         resolver = self.resolver
-        urls = {}
+        urls: dict[str, str] = {}
         sent_errors: list[str] = []
         templates = self.template_stamp()
         end = time.monotonic() + STREAM_SECONDS
@@ -163,7 +175,7 @@ class DevTools:
 
     def _stream(
         self,
-        resolver: BuildingResolver,
+        resolver: Resolver,
         urls: dict[str, str],
         sent_errors: list[str],
         templates: tuple[tuple[str, int], ...],
@@ -202,11 +214,11 @@ class DevTools:
                 self.wakeup.take()  # streams count generations; the paths are not needed
 
 
-def _event(kind: str, data: dict[str, object]) -> str:
+def _event(kind: str, data: Mapping[str, object]) -> str:
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
-def _restoring(view: Callable[..., Any], state: PipelineState) -> Callable[..., Any]:
+def _restoring(view: Callable[..., Any], pipeline: Pipeline) -> Callable[..., Any]:
     """The static view, rebuilding a development output that vanished (``clean --dev``)."""
 
     def static(filename: str) -> Any:
@@ -215,20 +227,20 @@ def _restoring(view: Callable[..., Any], state: PipelineState) -> Callable[..., 
         except NotFound:
             if not filename.startswith(DEV_DIR + "/"):
                 raise
-            if not state.resolver.restore(filename):  # type: ignore[attr-defined]
+            if not pipeline.resolver.restore(filename):
                 raise
             return view(filename)
 
     return static
 
 
-def init_dev(app: Flask, state: PipelineState) -> None:
-    tools = DevTools(app, state)
+def init_dev(app: Flask, pipeline: Pipeline) -> None:
+    tools = DevTools(app, pipeline)
     app.extensions["assets_dev"] = tools
     app.after_request(tools.inject)
     static_view = app.view_functions.get("static")
     if static_view is not None:
-        app.view_functions["static"] = _restoring(static_view, state)
+        app.view_functions["static"] = _restoring(static_view, pipeline)
     if not tools.live:
         return
     bp = Blueprint("assets_dev", __name__, url_prefix=PREFIX)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask.cli import NoAppException
-
 
 class AssetError(Exception):
     """Base class: ``str(err)`` is the one-line message shown to users."""
@@ -65,28 +61,6 @@ class MissingBundleError(AssetError):
 
 class ManifestError(AssetError):
     """The manifest is missing or unreadable."""
-
-
-class StartupError(ManifestError, NoAppException):
-    """Production start-up without a usable manifest.
-
-    Also Flask's ``NoAppException``, so ``flask run`` and other commands print the one
-    line and exit 1 instead of a traceback.
-    """
-
-    def __init__(self, message: str, **kw: Any) -> None:
-        # Both bases keep ``message``; ours (the raw text) must win, so it goes last.
-        NoAppException.__init__(self, message)
-        ManifestError.__init__(self, message, **kw)
-
-    def format_message(self) -> str:
-        return self.format()
-
-    def show(self, file: Any = None) -> None:
-        # A UsageError would print the command's usage banner first: this is no misuse.
-        import click
-
-        click.echo(f"Error: {self.format_message()}", file=file, err=True)
 
 
 def _rebuild(

@@ -5,18 +5,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app
 from markupsafe import Markup, escape
 
 from .errors import AssetError, MissingBundleError
-from .manifest import Entry
+from .pipeline import Pipeline, current
 
 if TYPE_CHECKING:
-    from .extension import PipelineState
-
-
-def _state() -> PipelineState:
-    return current_app.extensions["assets"]  # type: ignore[no-any-return]
+    from .manifest import Entry
 
 
 def entry_url(entry: Entry, base_url: str | None) -> str:
@@ -26,41 +21,55 @@ def entry_url(entry: Entry, base_url: str | None) -> str:
     return entry.url
 
 
-def bundle_entry(name: str, state: PipelineState | None = None) -> Entry | None:
+def bundle_entry(name: str, pipeline: Pipeline | None = None) -> Entry | None:
     """The bundle's entry; in development a failed first build yields None (the overlay
     shows the error) instead of a 500."""
-    state = state or _state()
+    pipeline = pipeline or current()
     try:
-        return state.resolver.entry(name)
+        return pipeline.resolver.entry(name)
     except MissingBundleError:
         raise
     except AssetError:
-        if state.auto_build:
+        if pipeline.settings.auto_build:
             return None
         raise
 
 
-def source_urls(name: str, state: PipelineState | None = None) -> list[str] | None:
+def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None:
     """With ``ASSETS_DEBUG`` (and auto-build), the URLs of a bundle's own source files.
 
     None when the bundle must be compiled (SCSS), as webassets builds such bundles
     even in debug mode.
     """
-    state = state or _state()
-    if not (state.assets_debug and state.auto_build):
+    pipeline = pipeline or current()
+    settings = pipeline.settings
+    if not (settings.assets_debug and settings.auto_build):
         return None
-    spec = state.resolver.spec()
-    if name not in spec.outputs:
-        state.resolver.entry(name)  # raises MissingBundleError naming it
+    spec = pipeline.resolver.spec()
+    if spec is None or name not in spec.outputs:
+        pipeline.resolver.entry(name)  # raises MissingBundleError naming it
+    assert spec is not None  # auto-build: the dynamic resolver has the declarations
     if spec.compiles(name):
         return None
-    base = (state.base_url or state.static_url).rstrip("/")
-    return [f"{base}/{src}" for src in spec.files(name, depends=False)]
+    urls = []
+    for src in spec.files(name, depends=False):
+        root, rest = spec.load_path.root_of(src)
+        if settings.base_url and root is spec.load_path.primary:
+            urls.append(f"{settings.base_url.rstrip('/')}/{rest}")
+        else:
+            urls.append(spec.load_path.url(src))
+    return urls
 
 
 def bundle_url(name: str) -> str:
     entry = bundle_entry(name)
-    return entry_url(entry, _state().base_url) if entry else ""
+    return entry_url(entry, current().settings.base_url) if entry else ""
+
+
+def _kind(pipeline: Pipeline, name: str) -> str:
+    spec = pipeline.resolver.spec()
+    assert spec is not None  # only asked with ASSETS_DEBUG sources, in development
+    return spec.bundles[name].kind
 
 
 _ATTR_NAME = re.compile(r"^[A-Za-z_:][-A-Za-z0-9_:.]*$")
@@ -91,8 +100,8 @@ def _tag(kind: str, url: str, attrs: str) -> str:
     return f'<script src="{escape(url)}"{attrs}></script>'
 
 
-def _sri(state: PipelineState, integrity: str, crossorigin: Any) -> str:
-    if not state.sri:
+def _sri(pipeline: Pipeline, integrity: str, crossorigin: Any) -> str:
+    if not pipeline.settings.sri:
         return ""
     cors = "anonymous" if crossorigin is None else crossorigin
     return f' integrity="{escape(integrity)}" crossorigin="{escape(cors)}"'
@@ -104,39 +113,41 @@ def bundle_tags(name: str, **attrs: Any) -> Markup:
     Extra attributes are escaped: ``bundle_tags("js_all", defer=True, nonce=csp_nonce())``,
     ``async_=True``, ``type="module"``, ``media="print"``, ``crossorigin="use-credentials"``.
     """
-    state = _state()
+    pipeline = current()
     crossorigin = attrs.pop("crossorigin", None)
     extra = _attrs(attrs)
-    sources = source_urls(name, state)
+    sources = source_urls(name, pipeline)
     if sources is not None:
-        kind = state.resolver.spec().bundles[name].kind
+        kind = _kind(pipeline, name)
         cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
         return Markup("\n".join(_tag(kind, u, cors + extra) for u in sources))
-    entry = bundle_entry(name, state)
+    entry = bundle_entry(name, pipeline)
     if entry is None:
         return Markup(f"<!-- bundle '{escape(name)}' failed to build -->")
-    sri = _sri(state, entry.integrity, crossorigin)
-    if state.auto_build:
+    sri = _sri(pipeline, entry.integrity, crossorigin)
+    if pipeline.settings.auto_build:
         sri += f' data-bundle="{escape(name)}"'  # the live-reload client finds it by name
-    return Markup(_tag(entry.type, entry_url(entry, state.base_url), sri + extra))
+    url = entry_url(entry, pipeline.settings.base_url)
+    return Markup(_tag(entry.type, url, sri + extra))
 
 
 def bundle_preload(name: str, **attrs: Any) -> Markup:
     """``<link rel="preload">`` for a bundle, with the same ``integrity``/``crossorigin``
     as its tag, so the browser uses the preloaded response instead of fetching twice."""
-    state = _state()
+    pipeline = current()
     crossorigin = attrs.pop("crossorigin", None)
     extra = _attrs(attrs)
-    sources = source_urls(name, state)
+    sources = source_urls(name, pipeline)
     if sources is not None:
-        kind = state.resolver.spec().bundles[name].kind
+        kind = _kind(pipeline, name)
         cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
         return Markup("\n".join(_preload(kind, u, cors + extra) for u in sources))
-    entry = bundle_entry(name, state)
+    entry = bundle_entry(name, pipeline)
     if entry is None:
         return Markup("")
-    sri = _sri(state, entry.integrity, crossorigin)
-    return Markup(_preload(entry.type, entry_url(entry, state.base_url), sri + extra))
+    sri = _sri(pipeline, entry.integrity, crossorigin)
+    url = entry_url(entry, pipeline.settings.base_url)
+    return Markup(_preload(entry.type, url, sri + extra))
 
 
 def _preload(kind: str, url: str, attrs: str) -> str:

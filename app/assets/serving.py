@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, abort
 from whitenoise import WhiteNoise
 
-from .spec import OUTPUT_DIR
+from .declare import OUTPUT_DIR
 
 # name.<8 hex>.ext directly in gen/ (bundles and url() assets): safe to cache forever.
 _HASHED = re.compile(rf"^{OUTPUT_DIR}/(?:[^/]+/)*[^/]+\.[0-9a-f]{{8}}\.[A-Za-z0-9]+$")

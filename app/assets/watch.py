@@ -11,8 +11,9 @@ from watchdog.observers import Observer
 
 from . import builder
 from . import manifest as manifest_mod
+from .declare import OUTPUT_DIR, Spec, load_spec
 from .errors import AssetError
-from .spec import OUTPUT_DIR, Spec, load_spec
+from .load_path import LoadPath, Root
 
 # The longest wait for a save in progress to finish (its close or rename). Saves that
 # end with a close or rename are taken at once; this bounds odd writers.
@@ -91,13 +92,8 @@ class SaveTracker(FileSystemEventHandler):
 
 def affected(spec: Spec, manifest: manifest_mod.Manifest, paths: set[Path]) -> list[str]:
     """Bundles that read any of ``paths`` (per the manifest's exact sources)."""
-    static = spec.static_folder.resolve()
-    rels = set()
-    for p in paths:
-        try:
-            rels.add(p.relative_to(static).as_posix())
-        except ValueError:
-            continue
+    resolved = LoadPath([Root(r.folder.resolve(), r.prefix, r.url) for r in spec.load_path.roots])
+    rels = {rel for p in paths if (rel := resolved.logical(p)) is not None}
     out = []
     for name in spec.outputs:
         entry = manifest.bundles.get(name)
@@ -109,7 +105,7 @@ def affected(spec: Spec, manifest: manifest_mod.Manifest, paths: set[Path]) -> l
 
 def watch(
     config: Path,
-    static: Path,
+    load_path: LoadPath,
     *,
     static_url: str,
     keep: int,
@@ -120,13 +116,15 @@ def watch(
 ) -> None:
     """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C)."""
     stop = stop or threading.Event()
+    static = load_path.static
     handler = SaveTracker(static, config)
     observer = Observer()
-    observer.schedule(handler, str(static), recursive=True)
+    for folder in load_path.folders():
+        observer.schedule(handler, str(folder), recursive=True)
     observer.schedule(handler, str(config.parent), recursive=False)
     observer.start()
     try:
-        _build(config, static, None, static_url, keep, echo, report, cache_dir)
+        _build(config, load_path, None, static_url, keep, echo, report, cache_dir)
         echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
         seen = handler.generation
         while not stop.is_set():
@@ -136,7 +134,7 @@ def watch(
             seen = now
             handler.settle()  # an editor's save is often several events
             paths = handler.take()
-            _build(config, static, paths, static_url, keep, echo, report, cache_dir)
+            _build(config, load_path, paths, static_url, keep, echo, report, cache_dir)
     finally:
         observer.stop()
         observer.join()
@@ -144,7 +142,7 @@ def watch(
 
 def _build(
     config: Path,
-    static: Path,
+    load_path: LoadPath,
     paths: set[Path] | None,
     static_url: str,
     keep: int,
@@ -153,11 +151,11 @@ def _build(
     cache_dir: Path | None,
 ) -> None:
     try:
-        spec = load_spec(config, static)
+        spec = load_spec(config, load_path)
         names = None
         if paths is not None and config.resolve() not in paths:
             try:
-                current = manifest_mod.load(static / OUTPUT_DIR / manifest_mod.FILENAME)
+                current = manifest_mod.load(load_path.static / OUTPUT_DIR / manifest_mod.FILENAME)
             except AssetError:
                 current = manifest_mod.Manifest({})
             names = affected(spec, current, paths)

@@ -1,0 +1,170 @@
+"""Read ``assets.yml`` (webassets' YAML format) into the intermediate form.
+
+Each top-level key names a bundle with ``contents``, ``filters``, ``output`` and
+optional ``depends``; a bare list or string is just the contents. PyYAML's node API
+keeps the line of everything. Mistakes of the file as a whole (unreadable, invalid
+YAML, bad or repeated bundle names) are raised here; mistakes inside a bundle become
+:class:`Problem` items that validation raises in order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ..errors import ConfigError
+from .draft import Declaration, Draft, Problem, Value
+from .model import Ref, display_path
+from .validate import name_problem
+
+ALLOWED_KEYS = ("contents", "depends", "filters", "output")
+_NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+
+_Fields = dict[str, yaml.Node]
+
+
+def read_yaml(path: Path) -> Declaration:
+    """The bundles a YAML file declares; :class:`ConfigError` for faults of the file itself."""
+    file = display_path(path)
+    root = _compose(path, file)
+    if root is None or (isinstance(root, yaml.MappingNode) and not root.value):
+        line = _line(root) if root is not None else None
+        raise ConfigError("declares no bundles", file=file, line=line)
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(
+            "top level must be a mapping of bundle names", file=file, line=_line(root)
+        )
+    tops: list[tuple[str, yaml.Node, int]] = []
+    lines: dict[str, int] = {}
+    for key, value in root.value:
+        name = _scalar(key, "bundle name")
+        if isinstance(name, Problem):
+            raise ConfigError(name.message, file=file, line=name.line)
+        message = name_problem(name, lines.get(name))
+        if message:
+            bundle = name if name in lines else None
+            raise ConfigError(message, file=file, line=_line(key), bundle=bundle)
+        lines[name] = _line(key)
+        tops.append((name, value, _line(key)))
+    reader = _Reader(set(lines))
+    return Declaration(path, tuple(reader.top(name, node, line) for name, node, line in tops))
+
+
+def _compose(path: Path, file: str) -> yaml.Node | None:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found; create it to declare bundles", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 ({exc.reason})", file=file) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=file) from None
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", file=file) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"invalid YAML: {problem}", file=file, line=line) from None
+
+
+class _Reader:
+    def __init__(self, names: set[str]) -> None:
+        self.names = names  # every top-level bundle: a content item naming one is a Ref
+
+    def top(self, name: str, node: yaml.Node, line: int) -> Draft:
+        try:
+            return self.bundle(name, node, line, frozenset())
+        except RecursionError:
+            return Draft(name, line, problem=Problem("bundles nested too deeply", None, False))
+
+    def bundle(self, name: str, node: yaml.Node, line: int, inside: frozenset[int]) -> Draft:
+        # A YAML alias can make a mapping contain itself: refuse instead of recursing.
+        if id(node) in inside:
+            message = "an inline bundle contains itself (YAML alias)"
+            return Draft(name, line, problem=Problem(message, line))
+        fields = _fields(node)
+        if isinstance(fields, Problem):
+            return Draft(name, line, problem=fields)
+        if "contents" not in fields:
+            return Draft(name, line, problem=Problem("has no 'contents'", line))
+        cnode = fields["contents"]
+        items = cnode.value if isinstance(cnode, yaml.SequenceNode) else [cnode]
+        inside = inside | {id(node)}
+        return Draft(
+            name,
+            line,
+            contents=tuple(self.item(name, item, inside) for item in items),
+            contents_line=_line(cnode),
+            filters=_strings(fields["filters"], "'filters'") if "filters" in fields else (),
+            depends=_strings(fields["depends"], "'depends'") if "depends" in fields else (),
+            output=_output(fields["output"]) if "output" in fields else None,
+        )
+
+    def item(
+        self, name: str, node: yaml.Node, inside: frozenset[int]
+    ) -> Value | Ref | Draft | Problem:
+        if isinstance(node, yaml.MappingNode):
+            return self.bundle(name, node, _line(node), inside)
+        value = _scalar(node, "each item of 'contents'")
+        if isinstance(value, Problem):
+            return value
+        line = _line(node)
+        if not value.strip():
+            return Problem("'contents' has an empty entry", line)
+        if "\n" in value.strip() or "\r" in value:
+            return Problem("a source path spans several lines; write 'contents' as a list", line)
+        return Ref(value, line) if value in self.names else Value(value, line)
+
+
+def _fields(node: yaml.Node) -> _Fields | Problem:
+    if isinstance(node, yaml.SequenceNode | yaml.ScalarNode):
+        return {"contents": node}  # webassets' shorthand: just the contents
+    if not isinstance(node, yaml.MappingNode):
+        return Problem("must be a mapping with 'contents'", _line(node))
+    fields: _Fields = {}
+    for key, value in node.value:
+        k = _scalar(key, "key")
+        if isinstance(k, Problem):
+            return k
+        if k not in ALLOWED_KEYS:
+            allowed = ", ".join(ALLOWED_KEYS)
+            return Problem(f"unknown key '{k}' (allowed: {allowed})", _line(key))
+        if k in fields:
+            return Problem(f"key '{k}' given twice", _line(key))
+        fields[k] = value
+    return fields
+
+
+def _scalar(node: yaml.Node, what: str) -> str | Problem:
+    if not isinstance(node, yaml.ScalarNode) or node.tag == _NULL:
+        return Problem(f"{what} must be a string", _line(node))
+    return str(node.value)
+
+
+def _strings(node: yaml.Node, what: str) -> tuple[Value, ...] | Problem:
+    """A comma-separated string or a list of strings."""
+    if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
+        return tuple(Value(p.strip(), _line(node)) for p in node.value.split(",") if p.strip())
+    if not isinstance(node, yaml.SequenceNode):
+        return Problem(f"{what} must be a string or a list of strings", _line(node))
+    values = []
+    for n in node.value:
+        text = _scalar(n, f"each of {what}")
+        if isinstance(text, Problem):
+            return text
+        values.append(Value(text, _line(n)))
+    return tuple(values)
+
+
+def _output(node: yaml.Node) -> Value | Problem:
+    text = _scalar(node, "'output'")
+    return text if isinstance(text, Problem) else Value(text, _line(node))
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1

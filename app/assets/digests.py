@@ -1,0 +1,57 @@
+"""The only hashing in the pipeline: content names, SRI, cache keys, file digests."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+# Bump to invalidate every cache entry (a change in what a cached result means).
+CACHE_VERSION = "2"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def digest_name(output: str, data: bytes) -> str:
+    """``gen/app.css`` -> ``gen/app.1a2b3c4d.css`` (first 8 hex of the content's sha256)."""
+    digest = sha256_hex(data)[:8]
+    stem, dot, ext = output.rpartition(".")
+    if not dot or "/" in ext:
+        return f"{output}.{digest}"
+    return f"{stem}.{digest}.{ext}"
+
+
+def integrity(data: bytes) -> str:
+    """The ``integrity`` attribute value (SRI) of ``data``."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def cache_key(*parts: str | bytes) -> str:
+    """A key for the build cache: length-prefixed parts, so ("ab", "c") != ("a", "bc")."""
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    for p in parts:
+        b = p.encode() if isinstance(p, str) else p
+        h.update(len(b).to_bytes(8, "big"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def file_digest(path: str | os.PathLike[str]) -> str | None:
+    """sha256 of a file's bytes, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def listing_digest(folder: str | os.PathLike[str]) -> str | None:
+    """sha256 of a folder's sorted entry names, or None when it cannot be listed: what
+    an import lookup there finds changes only when this does."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    return sha256_hex("\n".join(names).encode("utf-8", "surrogateescape"))

@@ -1,0 +1,161 @@
+"""Writing build outputs: atomic files, compressed siblings, the build lock.
+
+A reader sees an old file or a new one, never a part: each file is written to a
+temporary name beside its target and renamed over it. ``brotli`` and ``fcntl`` are
+imported when first used, so a production server (which never writes) needs neither.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+TMP_PREFIX = ".tmp-"
+LOCK_NAME = ".build.lock"
+SUFFIXES = (".gz", ".br")
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over.
+
+    ``durable=False`` skips the fsync (still atomic for readers): for files that are
+    rebuilt on demand anyway, such as development outputs and cache entries.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            if durable:
+                os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    # mtime=0 keeps the .gz byte-identical across builds.
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def brotli_bytes(data: bytes) -> bytes:
+    import brotli
+
+    return bytes(brotli.compress(data, quality=11))
+
+
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {".gz": gzip_bytes, ".br": brotli_bytes}
+
+
+def decompress(suffix: str, blob: bytes) -> bytes | None:
+    """A sibling's identity bytes, or None when it does not decompress."""
+    try:
+        if suffix == ".gz":
+            return gzip.decompress(blob)
+        import brotli
+
+        return bytes(brotli.decompress(blob))
+    except Exception:  # brotli.error, zlib.error, EOFError, OSError: all mean damaged
+        return None
+
+
+def variants(
+    path: Path, data: bytes, cached: Callable[[str, bytes, Callable[[bytes], bytes]], bytes] | None
+) -> dict[str, bytes | None]:
+    """The ``.gz``/``.br`` bodies to write beside ``path`` for ``data``.
+
+    None for a sibling already on disk that decompresses to exactly ``data``: checked
+    by decompressing (fast), so an unchanged output is not compressed again, while a
+    truncated or foreign sibling is replaced. ``cached(suffix, data, compute)`` may
+    look a result up first (brotli at quality 11 is the slow part of a build).
+    """
+    out: dict[str, bytes | None] = {}
+    for suffix, fn in COMPRESSORS.items():
+        sibling = path.with_name(path.name + suffix)
+        try:
+            on_disk = sibling.read_bytes()
+        except OSError:
+            on_disk = None
+        if on_disk is not None and len(on_disk) < len(data) and decompress(suffix, on_disk) == data:
+            out[suffix] = None
+            continue
+        out[suffix] = cached(suffix, data, fn) if cached else fn(data)
+    return out
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    """Whether the file holds exactly ``data`` (size first: most differences show there)."""
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def write_file(path: Path, data: bytes, *, durable: bool = True) -> bool:
+    """Write ``data`` unless the file already holds exactly it; True when written.
+
+    Bytes are compared, not sizes: a damaged file of the right size is repaired.
+    """
+    if _same_bytes(path, data):
+        return False
+    atomic_write(path, data, durable=durable)
+    return True
+
+
+def write_output(
+    path: Path, data: bytes, siblings: dict[str, bytes | None] | None, *, durable: bool = True
+) -> int:
+    """Write a hashed output and its ``.gz``/``.br`` siblings, each only when smaller
+    (None: already right on disk); ``siblings=None`` writes none (development).
+
+    Returns the size of the ``.gz`` served for it (0 without siblings), for reports.
+    """
+    write_file(path, data, durable=durable)
+    for suffix, blob in (siblings or {}).items():
+        sibling = path.with_name(path.name + suffix)
+        if blob is None:
+            continue
+        if len(blob) < len(data):
+            write_file(sibling, blob, durable=durable)
+        elif sibling.exists():
+            sibling.unlink()
+    if not siblings:
+        return 0
+    gz = path.with_name(path.name + ".gz")
+    return gz.stat().st_size if gz.exists() else len(data)
+
+
+@contextlib.contextmanager
+def build_lock(gen_dir: Path) -> Iterator[None]:
+    """One writer at a time across processes; released by the OS if the holder dies."""
+    import fcntl
+
+    gen_dir.mkdir(parents=True, exist_ok=True)
+    with open(gen_dir / LOCK_NAME, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def remove_temporaries(gen: Path, skip: Path | None = None) -> None:
+    """Delete temporary files a killed build left (call under the build lock).
+
+    ``skip`` (``gen/dev/``) is left alone: development servers write there without it.
+    """
+    for path in gen.rglob(TMP_PREFIX + "*"):
+        if skip is None or skip not in path.parents:
+            with contextlib.suppress(OSError):
+                path.unlink()

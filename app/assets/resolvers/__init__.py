@@ -1,0 +1,40 @@
+"""One question, two answers: which file serves bundle X?
+
+``StaticResolver`` answers from the manifest (production: a dict lookup, no file
+system work); ``DynamicResolver`` builds on demand when a source changed
+(development). Both satisfy :class:`Resolver`, which is all callers use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ..declare import Spec
+    from ..errors import AssetError
+    from ..manifest import Entry
+
+
+class Resolver(Protocol):
+    def entry(self, name: str) -> Entry:
+        """The built file of bundle ``name``; raises MissingBundleError naming it."""
+        ...
+
+    def names(self) -> list[str]:
+        """Every bundle a template may name."""
+        ...
+
+    def spec(self) -> Spec | None:
+        """The current declarations; None in production, which reads the manifest only."""
+        ...
+
+    def errors(self) -> list[AssetError]:
+        """Build errors to show in development (always empty in production)."""
+        ...
+
+    def restore(self, rel: str) -> bool:
+        """Rebuild a vanished output (development); True when ``rel`` exists again."""
+        ...
+
+
+__all__ = ["Resolver"]

@@ -1,0 +1,34 @@
+"""Production: bundle URLs from the manifest alone, a dict lookup per call."""
+
+from __future__ import annotations
+
+from ..declare import Spec
+from ..errors import AssetError, MissingBundleError
+from ..manifest import Entry, Manifest
+
+
+class StaticResolver:
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+
+    def entry(self, name: str) -> Entry:
+        try:
+            return self.manifest.bundles[name]
+        except KeyError:
+            known = ", ".join(self.manifest.bundles) or "none"
+            raise MissingBundleError(
+                f"unknown bundle '{name}' (built: {known}); "
+                "declare it in assets.yml and run `flask --app app assets build`"
+            ) from None
+
+    def names(self) -> list[str]:
+        return list(self.manifest.bundles)
+
+    def spec(self) -> Spec | None:
+        return None
+
+    def errors(self) -> list[AssetError]:
+        return []
+
+    def restore(self, rel: str) -> bool:
+        return False
