@@ -118,7 +118,7 @@ def _digest_files(
     static_url: str,
     cache_dir: Path | None,
 ) -> dict[str, FileEntry]:
-    """Digest every static file (url() files included) before the outputs naming them."""
+    """Digest every static file, url() files included (``static_files``)."""
     url_files = {lg: rel for p in compiled for lg, rel, _ in p.compiled.assets}
     for entry in bundles.values():
         url_files.update({s: "" for s in url_targets(entry) if s not in url_files})
@@ -173,7 +173,6 @@ def build(
             fresh = {p.compiled.name: p.entry for p in compiled}
             kept = {n: e for n, e in old.bundles.items() if n in spec.outputs} if names else {}
             bundles = dict(sorted({**kept, **fresh}.items()))
-            files = _digest_files(spec, compiled, bundles, linked, static_url, cache_dir)
             results = []
             for p in compiled:
                 t0 = time.perf_counter()
@@ -181,6 +180,9 @@ def build(
                 results.append(
                     Result(p.compiled.name, p.entry, gz, p.seconds + time.perf_counter() - t0)
                 )
+            # After the outputs (nothing links either before the manifest names them), so
+            # an output that cannot be written stops the build before any copy is made.
+            files = _digest_files(spec, compiled, bundles, linked, static_url, cache_dir)
             if names:
                 new = Manifest(bundles, old.previous, files, old.previous_files)
             else:
