@@ -128,9 +128,10 @@ def test_changed_image_gets_a_new_url_unchanged_ones_are_not_rewritten(
 ) -> None:
     static = site / "static"
     for cache_dir in (None, tmp_path / "cache"):  # hashed each time, then fingerprinted
-        build = lambda: builder.build(  # noqa: E731
-            load_spec(site / "assets.yml", static), cache_dir=cache_dir, jobs=1
-        )
+
+        def build(cache_dir: Path | None = cache_dir) -> None:
+            builder.build(load_spec(site / "assets.yml", static), cache_dir=cache_dir, jobs=1)
+
         build()
         before = read_manifest(site)["files"]
         stamps = {
