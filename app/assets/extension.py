@@ -62,7 +62,9 @@ class AssetPipeline:
 
                 if isinstance(resolver, StaticResolver):
                     static_urls.install(app, resolver.manifest.files, settings.base_url)
-            if settings.static.is_dir():  # a manifest-only server (ASSETS_MANIFEST_URL) has none
+            # A manifest-only server (ASSETS_MANIFEST_URL) has no static folder; `flask
+            # assets` commands serve nothing (WhiteNoise's file index would only slow them).
+            if settings.static.is_dir() and not manifest_optional.get():
                 from .serving import wrap_static
 
                 wrap_static(app, settings.static, settings.static_url)

@@ -95,21 +95,26 @@ def to_digest(
     out: dict[str, Path] = {}
     for root in lp.roots:
         real_root = os.path.realpath(root.folder) + os.sep
-        for dirpath, dirnames, filenames in os.walk(root.folder):
+        base = str(root.folder).rstrip(os.sep) + os.sep
+        for dirpath, dirnames, filenames in os.walk(root.folder):  # symlinked dirs: not entered
             top = dirpath == str(root.folder)
             dirnames[:] = sorted(
                 d for d in dirnames if not d.startswith(".") and not (top and d == OUTPUT_DIR)
             )
+            rel_dir = (dirpath + os.sep)[len(base) :].replace(os.sep, "/")
             for name in sorted(filenames):
-                path = Path(dirpath, name)
-                logical = lp.logical(path)
-                if logical is None or logical in out or logical in compiled:
+                logical = root.prefix + rel_dir + name
+                if name.startswith(".") or logical in out or logical in compiled:
                     continue
-                if name.startswith(".") or not plain_path(logical) or logical.startswith("dev/"):
+                if not plain_path(logical) or logical.startswith("dev/"):
                     continue  # gen/dev/ belongs to development servers
-                if not os.path.realpath(path).startswith(real_root) or not path.is_file():
+                if lp.root_of(logical)[0] is not root:
+                    continue  # hidden by a blueprint's folder of that name
+                path = os.path.join(dirpath, name)
+                if os.path.islink(path) and not os.path.realpath(path).startswith(real_root):
                     continue
-                out[logical] = path
+                if os.path.isfile(path):
+                    out[logical] = Path(path)
     for logical in wanted - out.keys():
         found = lp.find(logical)
         if found is None or not plain_path(logical):
@@ -118,9 +123,9 @@ def to_digest(
     return dict(sorted(out.items()))
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path: str | Path) -> list[int] | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ino]
@@ -145,13 +150,15 @@ class Digester:
         self.written: list[str] = []  # static-relative files written (for reports, tests)
 
     def digest_all(self, files: dict[str, Path]) -> dict[str, FileEntry]:
+        loaded = dict(self.prints)
         out = {logical: self.digest(logical, src) for logical, src in files.items()}
         if self.prints_path is not None:
             keep = {str(p) for p in files.values()}
             prints = {k: v for k, v in self.prints.items() if k in keep}
-            with contextlib.suppress(OSError):
-                data = json.dumps(prints, sort_keys=True).encode()
-                atomic_write(self.prints_path, data, durable=False)
+            if prints != loaded:  # a cache that cannot be written only costs speed
+                with contextlib.suppress(OSError):
+                    data = json.dumps(prints, sort_keys=True).encode()
+                    atomic_write(self.prints_path, data, durable=False)
         return out
 
     def digest(self, logical: str, src: Path, *, trust: bool = True) -> FileEntry:
@@ -167,14 +174,17 @@ class Digester:
             with open(src, "rb") as fh:
                 sha256, sri, size = stream_hashes(fh)
         rel = digest_path(logical, sha256)
-        outs = [rel, *(rel + s for s in SUFFIXES)]
-        stats = {r: _stat(self.static / r) for r in outs}
+        # Siblings count only for types that get them (one stat per file otherwise).
+        outs = [rel, *(rel + s for s in SUFFIXES)] if compressible(logical) else [rel]
+        stats = {r: _stat(f"{self.static}/{r}") for r in outs}
         if rec is None or rec.get("out") != stats:
             if not self._place(src, rel, sha256, size, logical):
                 if rec is not None:  # the fingerprint was wrong: read the file after all
                     return self.digest(logical, src, trust=False)
                 raise BuildError("changed during the build; run it again", file=display_path(src))
-            stats = {r: _stat(self.static / r) for r in outs}
+            stats = {r: _stat(f"{self.static}/{r}") for r in outs}
+        else:
+            return FileEntry(rel, f"{self.static_url}/{rel}", sri, size)  # nothing changed
         # Trust the stat later only if the source was not modified just before it was read
         # (a second edit within the timestamp granularity would not change it).
         if seen[1] < self.started - RACY_NS and _stat(src) == seen:
