@@ -195,6 +195,9 @@ def test_check_reports_missing_linked_files_and_stale_copies(site: Path) -> None
     assert r.returncode == 1
     assert "static file 'img/photo.png'" in r.stderr and "differs" in r.stderr, r.stderr
     assert "static file 'img/new.png': not in the manifest" in r.stderr, r.stderr
+    (static / "docs/menu.pdf").write_bytes(b"%PDF-1.4\nedited\n")
+    r = run_flask(site, "assets", "check")
+    assert "static file 'docs/menu.pdf': changed since the build" in r.stderr, r.stderr
 
 
 def test_manifest_files_are_validated_and_older_manifests_still_read(site: Path) -> None:
