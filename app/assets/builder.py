@@ -36,6 +36,7 @@ class Result:
     entry: Entry
     gzip_bytes: int
     seconds: float
+    warnings: tuple[str, ...] = ()  # the compilers' (deprecations), one line each
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,8 @@ def build(
             for p in compiled:
                 t0 = time.perf_counter()
                 gz = _write(static, p)
-                results.append(
-                    Result(p.compiled.name, p.entry, gz, p.seconds + time.perf_counter() - t0)
-                )
+                seconds = p.seconds + time.perf_counter() - t0
+                results.append(Result(p.compiled.name, p.entry, gz, seconds, p.compiled.warnings))
             fresh = {p.compiled.name: p.entry for p in compiled}
             if names:
                 kept = {n: e for n, e in old.bundles.items() if n in spec.outputs}

@@ -79,7 +79,7 @@ class _Spawner:
         got = reply.get()
         if isinstance(got, BaseException):
             raise got
-        return got  # type: ignore[no-any-return]
+        return got
 
 
 def _varint(n: int) -> bytes:
