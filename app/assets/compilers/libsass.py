@@ -40,7 +40,11 @@ class LibSass:
                 source_map_contents=dev,
             )
         except sass.CompileError as exc:
-            raise sass_error(str(exc)) from None
+            err = sass_error(str(exc))
+            # Module-system code usually fails to parse first (``math.div(...)``): say why.
+            failed = [str(path)] + ([os.path.abspath(err.file)] if err.file else [])
+            _refuse_module_system(failed, "", path)
+            raise err from None
         base = path.parent
         read = [os.path.abspath(base / src) for src in json.loads(smap)["sources"]]
         _refuse_module_system(read, css, path)
