@@ -9,6 +9,8 @@ outlives the server.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -177,7 +179,12 @@ def test_dev_rebuilds_exactly_the_bundles_that_read_a_forwarded_partial(
     client = app.test_client()
     site, plain = dev_url(app, "modules_site"), dev_url(app, "modules_plain")
     css = client.get(site).get_data(as_text=True)
-    assert "padding: 9px;" in css and "sourceMappingURL=data:application/json" in css
+    assert "padding: 9px;" in css  # expanded, with a source map naming served files
+    m = re.search(r"sourceMappingURL=data:application/json;charset=utf-8;base64,(\S+) \*/", css)
+    assert m, css[-300:]
+    sources = json.loads(base64.b64decode(m.group(1)))["sources"]
+    assert {"/static/modules/site.scss", "/static/modules/_tokens.scss"} <= set(sources)
+    assert all(client.get(url).status_code == 200 for url in sources)
     tokens = modules / "static/modules/_tokens.scss"
     tokens.write_text(tokens.read_text().replace("$radius: 4px", "$radius: 7px"))
     new_site = dev_url(app, "modules_site")

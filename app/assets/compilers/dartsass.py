@@ -53,8 +53,10 @@ class DartSass:
         req = pb.InboundMessage.CompileRequest(
             path=os.path.abspath(path),
             style=pb.OutputStyle.EXPANDED if dev else pb.OutputStyle.COMPRESSED,
+            # The map's sources become the files' /static/ URLs, which a development server
+            # serves: the browser fetches them, so their text need not be embedded (which
+            # would double the size of a dev build of a large framework).
             source_map=dev,
-            source_map_include_sources=dev,
             importers=[pb.InboundMessage.CompileRequest.Importer(path=f) for f in folders]
             + [
                 pb.InboundMessage.CompileRequest.Importer(
