@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 import shutil
@@ -142,6 +143,18 @@ def test_deprecation_warnings_shown_once_grouped_never_fatal(modules: Path) -> N
     assert warnings[0].endswith("(bundle 'modules_site')")
     assert r.stdout.splitlines()[-1].split()[0] == "modules_plain"  # after the report
     assert "border-radius:4px" in output(modules, "modules_site")
+
+
+def test_development_logs_warnings_of_each_rebuild(
+    modules: Path, make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="app.assets")
+    tokens = modules / "static/modules/_tokens.scss"
+    tokens.write_text(tokens.read_text().replace("4px !default", "(8px / 2) !default"))
+    app = make_app(modules, ASSETS_AUTO_BUILD=True, DEBUG=True)
+    assert app.test_client().get(dev_url(app, "modules_site")).status_code == 200
+    logged = [r.getMessage() for r in caplog.records if "[slash-div]" in r.getMessage()]
+    assert len(logged) == 1 and "_tokens.scss:3" in logged[0], logged
 
 
 def test_url_in_a_used_partial_resolves_from_the_entry_and_missing_is_an_error(
