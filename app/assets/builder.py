@@ -37,6 +37,7 @@ class Result:
     entry: Entry
     gzip_bytes: int
     seconds: float
+    warnings: tuple[str, ...] = ()  # the compilers' (deprecations), one line each
 
 
 @dataclass(frozen=True)
@@ -177,9 +178,8 @@ def build(
             for p in compiled:
                 t0 = time.perf_counter()
                 gz = write_output(static / p.entry.file, p.compiled.data, p.siblings)
-                results.append(
-                    Result(p.compiled.name, p.entry, gz, p.seconds + time.perf_counter() - t0)
-                )
+                seconds = p.seconds + time.perf_counter() - t0
+                results.append(Result(p.compiled.name, p.entry, gz, seconds, p.compiled.warnings))
             # After the outputs (nothing links either before the manifest names them), so
             # an output that cannot be written stops the build before any copy is made.
             files = _digest_files(spec, compiled, bundles, linked, static_url, cache_dir)

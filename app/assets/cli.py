@@ -74,6 +74,22 @@ def _report(r: Result) -> None:
     )
 
 
+def _report_with_warnings(r: Result) -> None:
+    _report(r)
+    _echo_warnings([r])
+
+
+def _echo_warnings(results: list[Result]) -> None:
+    """Compiler warnings once per build, after the report: one line per distinct
+    warning, naming every bundle that met it. They never fail the build."""
+    seen: dict[str, list[str]] = {}
+    for r in results:
+        for w in r.warnings:
+            seen.setdefault(w, []).append(r.name)
+    for w, names in seen.items():
+        click.echo(f"warning: {w} (bundle {', '.join(repr(n) for n in names)})", err=True)
+
+
 @assets.command("build")
 @click.argument("bundles", nargs=-1)
 @click.option("--jobs", "-j", type=int, default=None, help="Parallel processes (default: cores).")
@@ -91,17 +107,24 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
     pipeline = current()
     settings = pipeline.settings
     spec = _spec(pipeline)
+    results: list[Result] = []
+
+    def report(r: Result) -> None:
+        _report(r)
+        results.append(r)
+
     with one_line_errors():
         builder.build(
             spec,
             bundles or None,
             static_url=settings.static_url,
             keep=settings.keep,
-            report=_report,
+            report=report,
             cache_dir=None if no_cache else settings.cache_dir,
             jobs=jobs,
             linked=[src for src, _, _ in template_links(template_folders(current_app))],
         )
+    _echo_warnings(results)
 
 
 @assets.command("check")
@@ -187,7 +210,7 @@ def watch_command() -> None:
             keep=settings.keep,
             cache_dir=settings.cache_dir,
             echo=lambda line: click.echo(line, err=line.startswith("error:")),
-            report=_report,
+            report=_report_with_warnings,
         )
     except KeyboardInterrupt:
         click.echo("stopped")

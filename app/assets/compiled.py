@@ -16,3 +16,5 @@ class Compiled:
     # Folders whose listing decided an import's resolution: a file created there may
     # change the result, so development watches them too.
     lookup_dirs: tuple[str, ...] = ()
+    # Compiler warnings (Dart Sass deprecations), one line each: reported, never fatal.
+    warnings: tuple[str, ...] = ()

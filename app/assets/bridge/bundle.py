@@ -124,6 +124,7 @@ def compile_bundle(
         tuple(files),
         assets,
         tuple(sorted(collector.lookup_dirs)),
+        tuple(collector.warnings),
     )
 
 

@@ -43,6 +43,7 @@ class Collector:
     output: str = f"{OUTPUT_DIR}/bundle"
     # Files referenced by url() in CSS: logical path -> (digested copy, bytes).
     assets: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # the compilers', one line each
     _roots: tuple[str, ...] = ()
 
     def add(self, path: str | os.PathLike[str]) -> None:
@@ -100,7 +101,7 @@ class CompileFilter(Filter):
         ck = cache_key("compile", self.engine, os.path.abspath(source_path), str(self.dev))
         hit = cache.get_json(ck) if cache else None
         if hit and _still_valid(hit):
-            self._record(hit["files"], hit["dirs"])
+            self._record(hit["files"], hit["dirs"], hit.get("warnings", ()))
             out.write(hit["css"])
             return
         started = time.time_ns()
@@ -109,20 +110,22 @@ class CompileFilter(Filter):
         except AssetError as exc:
             exc.bundle = self.collector.bundle
             raise
-        self._record(result.files_read, result.lookup_dirs)
+        self._record(result.files_read, result.lookup_dirs, result.warnings)
         if cache and not _modified_since([*result.files_read, *result.lookup_dirs], started):
             entry = {
                 "files": [[p, file_digest(p)] for p in result.files_read],
                 "dirs": [[d, listing_digest(d)] for d in result.lookup_dirs],
                 "css": result.text,
+                "warnings": list(result.warnings),  # a cached compile still shows them
             }
             cache.put_json(ck, entry)
         out.write(result.text)
 
-    def _record(self, files: Any, dirs: Any) -> None:
+    def _record(self, files: Any, dirs: Any, warnings: Any) -> None:
         for f in files:
             self.collector.add(f if isinstance(f, str) else f[0])
         self.collector.lookup_dirs.update(d if isinstance(d, str) else d[0] for d in dirs)
+        self.collector.warnings.extend(w for w in warnings if w not in self.collector.warnings)
 
 
 def _still_valid(hit: dict[str, Any]) -> bool:

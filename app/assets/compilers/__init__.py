@@ -20,6 +20,8 @@ class CompileResult:
     files_read: tuple[str, ...]  # absolute paths, the entry point included
     # Folders whose listing decided import resolution (negative lookups included).
     lookup_dirs: tuple[str, ...] = ()
+    # Warnings (deprecations) as one line each, ``file:line: message``; never fatal.
+    warnings: tuple[str, ...] = ()
 
 
 class Compiler(Protocol):

@@ -18,6 +18,9 @@ from . import CompileResult
 
 _WHERE = re.compile(r"on line (\d+)(?::(\d+))? of (.+?)\s*$", re.MULTILINE)
 _MAP_COMMENT = re.compile(r"\n?/\*# sourceMappingURL=[^*]*\*/\s*$")
+# The module system, which libsass does not implement: it copies these rules into the
+# CSS unchanged (a 23-byte "stylesheet" that styles nothing), so they are an error.
+_MODULE_RULE = re.compile(r"^[ \t]*@(use|forward)\b[^\n]*", re.MULTILINE)
 
 
 class LibSass:
@@ -37,9 +40,14 @@ class LibSass:
                 source_map_contents=dev,
             )
         except sass.CompileError as exc:
-            raise sass_error(str(exc)) from None
+            err = sass_error(str(exc))
+            # Module-system code usually fails to parse first (``math.div(...)``): say why.
+            failed = [str(path)] + ([os.path.abspath(err.file)] if err.file else [])
+            _refuse_module_system(failed, "", path)
+            raise err from None
         base = path.parent
         read = [os.path.abspath(base / src) for src in json.loads(smap)["sources"]]
+        _refuse_module_system(read, css, path)
         if not dev:
             css = _MAP_COMMENT.sub("\n", css)
         # An import is looked up beside the importing file, then in each include path:
@@ -50,6 +58,31 @@ class LibSass:
 
     def close(self) -> None:
         pass
+
+
+def _refuse_module_system(read: list[str], css: str, entry: Path) -> None:
+    """Fail in one line on ``@use``/``@forward``, naming the file and line."""
+    for p in read:
+        try:
+            text = Path(p).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        m = _MODULE_RULE.search(text)
+        if m:
+            line = text.count("\n", 0, m.start()) + 1
+            raise _module_error(m.group(1), display_path(Path(p)), line)
+    m = _MODULE_RULE.search(css)
+    if m:  # reached the output some other way (an inline source, an @import of CSS)
+        raise _module_error(m.group(1), display_path(entry), None)
+
+
+def _module_error(rule: str, file: str, line: int | None) -> BuildError:
+    return BuildError(
+        f"@{rule} is the Sass module system, which libsass does not implement (it would "
+        "ship the rule as CSS): switch this bundle's filter to dartsass",
+        file=file,
+        line=line,
+    )
 
 
 def sass_error(text: str) -> BuildError:

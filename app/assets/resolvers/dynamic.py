@@ -6,6 +6,7 @@ queue while nothing changed (``changes.py``). Outputs go to ``static/gen/dev/``.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -22,6 +23,8 @@ from ..load_path import LoadPath
 from ..manifest import Entry
 from .dev_outputs import DevOutputs
 from .live_spec import LiveSpec
+
+log = logging.getLogger("app.assets")
 
 
 @dataclass
@@ -169,6 +172,8 @@ class DynamicResolver:
             return self._failed_build(spec, name, old, exc, started)
         self._build_errors.pop(name, None)
         self._failed.pop(name, None)
+        for w in compiled.warnings:  # once per rebuild, never fatal
+            log.warning("warning: %s (bundle '%s')", w, name)
         output = spec.bundles[name].output
         assert output is not None  # spec.outputs holds only bundles with one
         entry = self.outputs.place(Entry.of(compiled, output, self.static_url))
