@@ -98,6 +98,7 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
             report=_report,
             cache_dir=None if no_cache else settings.cache_dir,
             jobs=jobs,
+            warn=lambda line: click.echo(line, err=True),
         )
 
 
