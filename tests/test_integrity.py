@@ -421,3 +421,56 @@ def test_fifo_and_dangling_symlink_do_not_stop_start_up_or_commands(
         assert "Traceback" not in result.stderr, (args, result.stderr)
         assert result.stderr.count("js/pipe") <= 1, (args, result.stderr)
         assert time.monotonic() - started < 30
+
+
+# --- 8. the change gate: second names and replaced folders ----------------------------------
+
+
+@pytest.mark.parametrize("inotify", [True, False], ids=["inotify", "stat"])
+def test_edit_through_a_hard_link_made_after_the_build_is_served(
+    project: Path, make_app: Callable[..., Flask], tmp_path: Path, inotify: bool
+) -> None:
+    app = make_app(project, ASSETS_AUTO_BUILD=True, DEBUG=True, ASSETS_INOTIFY=inotify)
+    partial = project / "static" / "scss" / "_buttons.scss"
+    assert "calc(1rem + 2px)" in css_text(app)
+    assert "calc(1rem + 2px)" in css_text(app)  # quiet: the gate vouches for the file
+    other = tmp_path / "elsewhere" / "_buttons.scss"
+    other.parent.mkdir()
+    os.link(partial, other)
+    assert "calc(1rem + 2px)" in css_text(app)
+    for px in (7, 8):
+        text = re.sub(r"calc\(1rem \+ \d+px\)", f"calc(1rem + {px}px)", other.read_text())
+        other.write_text(text)  # in place: the same inode, through the other name
+        assert f"calc(1rem + {px}px)" in css_text(app)
+
+
+@pytest.mark.parametrize("inotify", [True, False], ids=["inotify", "stat"])
+@pytest.mark.parametrize("where", ["moved", "copy", "copy-of-outside"])
+def test_watched_folder_moved_away_and_replaced_by_a_symlink_is_served_fresh(
+    project: Path, make_app: Callable[..., Flask], tmp_path: Path, inotify: bool, where: str
+) -> None:
+    app = make_app(project, ASSETS_AUTO_BUILD=True, DEBUG=True, ASSETS_INOTIFY=inotify)
+    static = project / "static"
+    scss = static / "scss"
+    assert "calc(1rem + 2px)" in css_text(app)
+    assert "calc(1rem + 2px)" in css_text(app)
+    if where == "moved":  # the link points at the moved folder itself
+        real = static / "vendor" / "scss"
+        real.parent.mkdir()
+        os.rename(scss, real)
+    elif where == "copy":
+        os.rename(scss, static / "scss-moved")
+        real = static / "scss-copy"
+        shutil.copytree(static / "scss-moved", real)
+    else:
+        os.rename(scss, tmp_path / "away")
+        real = static / "scss-copy"
+        shutil.copytree(tmp_path / "away", real)
+    scss.symlink_to(real.relative_to(static))
+    assert "calc(1rem + 2px)" in css_text(app)
+    assert "calc(1rem + 2px)" in css_text(app)
+    partial = real / "_buttons.scss"
+    for px in (7, 8):
+        text = re.sub(r"calc\(1rem \+ \d+px\)", f"calc(1rem + {px}px)", partial.read_text())
+        partial.write_text(text)
+        assert f"calc(1rem + {px}px)" in css_text(app)
