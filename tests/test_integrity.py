@@ -19,10 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_publish
 from conftest import build_project, read_manifest, run_flask
 from flask import Flask
 
 from app.assets.cli import assets
+from app.assets.publish import make_client
+
+# The moto S3 server and a fresh bucket per test (case 10).
+s3 = test_publish.s3
+bucket = test_publish.bucket
 
 OVERLAY = 'id="assets-error-overlay"'
 
@@ -474,3 +480,86 @@ def test_watched_folder_moved_away_and_replaced_by_a_symlink_is_served_fresh(
         text = re.sub(r"calc\(1rem \+ \d+px\)", f"calc(1rem + {px}px)", partial.read_text())
         partial.write_text(text)
         assert f"calc(1rem + {px}px)" in css_text(app)
+
+
+# --- 10. object storage: compare content and headers; refuse what cannot be read ---------
+
+MANIFEST_KEY = test_publish.MANIFEST_KEY
+stored = test_publish.stored
+
+
+def s3_app(make_app: Callable[..., Flask], root: Path, s3: str, bucket: str) -> Flask:
+    return tool(make_app, root, ASSETS_S3_BUCKET=bucket, ASSETS_S3_ENDPOINT_URL=s3)
+
+
+def test_publish_repairs_same_size_tampering_and_wrong_headers(
+    built: Path, make_app: Callable[..., Flask], s3: str, bucket: str
+) -> None:
+    app = s3_app(make_app, built, s3, bucket)
+    assert cli(app, "publish").exit_code == 0
+    client = make_client(s3)
+    doc = read_manifest(built)["bundles"]
+    js, css = (f"static/{doc[b]['file']}" for b in ("js_all", "css_all"))
+    good_js = client.get_object(Bucket=bucket, Key=js)["Body"].read()
+    headers = client.head_object(Bucket=bucket, Key=js)
+    client.put_object(  # same size, same headers, other bytes (metadata forged too)
+        Bucket=bucket,
+        Key=js,
+        Body=b"/" * len(good_js),
+        ContentType=headers["ContentType"],
+        CacheControl=headers["CacheControl"],
+        Metadata=headers["Metadata"],
+    )
+    client.copy_object(  # right bytes, wrong type
+        Bucket=bucket,
+        Key=css,
+        CopySource={"Bucket": bucket, "Key": css},
+        MetadataDirective="REPLACE",
+        ContentType="text/plain",
+        CacheControl="max-age=60",
+    )
+    br = client.get_object(Bucket=bucket, Key=css + ".br")["Body"].read()
+    client.put_object(Bucket=bucket, Key=css + ".br", Body=br, ContentType="text/css")
+
+    result = cli(app, "publish")
+    assert result.exit_code == 0, result.output
+    repaired = {
+        line.split()[1] for line in result.output.splitlines() if line.startswith("repaired")
+    }
+    assert repaired == {js.removeprefix("static/"), css.removeprefix("static/"), css[7:] + ".br"}
+    assert client.get_object(Bucket=bucket, Key=js)["Body"].read() == good_js
+    css_head = client.head_object(Bucket=bucket, Key=css)
+    assert css_head["ContentType"].startswith("text/css")
+    assert css_head["CacheControl"] == "public, max-age=31536000, immutable"
+    assert client.head_object(Bucket=bucket, Key=css + ".br")["ContentEncoding"] == "br"
+    again = cli(app, "publish")
+    assert "uploaded 0" in again.output and "repaired" not in again.output, again.output
+
+
+@pytest.mark.parametrize("command", [["publish"], ["clean", "--remote"]])
+def test_corrupt_bucket_manifest_is_refused_with_advice(
+    built: Path, make_app: Callable[..., Flask], s3: str, bucket: str, command: list[str]
+) -> None:
+    client = make_client(s3)
+    client.put_object(Bucket=bucket, Key=MANIFEST_KEY, Body=b'{"version": 1, "bundles": [')
+    client.put_object(Bucket=bucket, Key="static/gen/app.12345678.css", Body=b"x")
+    result = cli(s3_app(make_app, built, s3, bucket), *command)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"s3://{bucket}/{MANIFEST_KEY}: "), lines
+    assert "assets build" not in lines[0] and "delete" in lines[0], lines
+    assert stored(s3, bucket) == {MANIFEST_KEY, "static/gen/app.12345678.css"}
+
+
+def test_clean_remote_refuses_a_manifest_that_names_no_build(
+    built: Path, make_app: Callable[..., Flask], s3: str, bucket: str
+) -> None:
+    app = s3_app(make_app, built, s3, bucket)
+    assert cli(app, "publish").exit_code == 0
+    before = stored(s3, bucket)
+    empty = json.dumps({"version": 1, "bundles": {}}).encode()
+    make_client(s3).put_object(Bucket=bucket, Key=MANIFEST_KEY, Body=empty)
+    result = cli(app, "clean", "--remote")
+    assert result.exit_code == 1
+    assert "names no build, nothing removed" in result.output, result.output
+    assert stored(s3, bucket) == before
