@@ -482,6 +482,26 @@ def test_watched_folder_moved_away_and_replaced_by_a_symlink_is_served_fresh(
         assert f"calc(1rem + {px}px)" in css_text(app)
 
 
+@pytest.mark.parametrize("inotify", [True, False], ids=["inotify", "stat"])
+def test_watched_folder_replaced_by_a_symlink_out_of_static_is_never_stale(
+    project: Path, make_app: Callable[..., Flask], tmp_path: Path, inotify: bool
+) -> None:
+    # Edits in the new folder raise no event in any watched folder: the gate must not
+    # vouch for them. Outside static/, they are refused (case 5) rather than served.
+    app = make_app(project, ASSETS_AUTO_BUILD=True, DEBUG=True, ASSETS_INOTIFY=inotify)
+    client = app.test_client()
+    scss = project / "static" / "scss"
+    assert "calc(1rem + 2px)" in css_text(app)
+    assert "calc(1rem + 2px)" in css_text(app)
+    os.rename(scss, tmp_path / "away")
+    shutil.copytree(tmp_path / "away", tmp_path / "copy")
+    scss.symlink_to(tmp_path / "copy")
+    partial = tmp_path / "copy" / "_buttons.scss"
+    partial.write_text(partial.read_text().replace("calc(1rem + 2px)", "calc(1rem + 7px)"))
+    page = client.get("/").get_data(as_text=True)
+    assert OVERLAY in page and "outside the static folders" in page
+
+
 # --- 10. object storage: compare content and headers; refuse what cannot be read ---------
 
 MANIFEST_KEY = test_publish.MANIFEST_KEY
