@@ -50,13 +50,13 @@ class AssetPipeline:
             from .dev import init_dev  # watchdog and the compilers: development only
 
             init_dev(app, pipeline)
-        else:
-            if not manifest_optional.get():
-                # Production: fail at start-up, not with a 500 on every request.
-                try:
-                    pipeline.resolver  # noqa: B018 (reads the manifest now)
-                except ManifestError as exc:
-                    raise StartupError(exc.message, file=exc.file, line=exc.line) from None
+        elif not manifest_optional.get():
+            # Production: fail at start-up, not with a 500 on every request.
+            try:
+                pipeline.resolver  # noqa: B018 (reads the manifest now)
+            except ManifestError as exc:
+                raise StartupError(exc.message, file=exc.file, line=exc.line) from None
+            # Not for `flask assets` commands, which serve nothing (and so need no index).
             if settings.static.is_dir():  # a manifest-only server (ASSETS_MANIFEST_URL) has none
                 from .serving import wrap_static
 

@@ -137,9 +137,11 @@ def watch(
     observer.schedule(handler, str(config.parent), recursive=False)
     observer.start()
     try:
+        # Before the first build: a save made during it (or right after the line below,
+        # before this thread looks again) must still be rebuilt.
+        seen = handler.generation
         _build(config, load_path, None, static_url, keep, echo, report, cache_dir)
         echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
-        seen = handler.generation
         while not stop.is_set():
             now = handler.wait(seen, 0.2)
             if now == seen:
