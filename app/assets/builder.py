@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import time
@@ -146,6 +147,7 @@ def build(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     linked: Iterable[str] = (),
+    warn: Callable[[str], None] | None = None,
 ) -> Manifest:
     """Build the named bundles (default: all with an output) and update the manifest.
 
@@ -155,7 +157,8 @@ def build(
     Independent bundles compile in parallel processes (the minifiers are pure
     Python, so threads would not help); ``jobs=1`` builds serially. A full build is
     a new build (the previous one moves to the manifest's history); building some
-    bundles by name updates them inside the current build.
+    bundles by name updates them inside the current build. A manifest that cannot be
+    read is replaced, and ``warn`` is told (its history is lost).
     """
     static = spec.static_folder
     todo = select(spec, names)
@@ -169,8 +172,10 @@ def build(
             remove_temporaries(gen, skip=gen / "dev")
             try:
                 old = manifest_mod.load(mpath)
-            except manifest_mod.ManifestError:
+            except manifest_mod.ManifestError as exc:
                 old = Manifest({})  # unreadable: this build writes a good one over it
+                if warn is not None and mpath.exists():
+                    warn(_replaced(exc))
             fresh = {p.compiled.name: p.entry for p in compiled}
             kept = {n: e for n, e in old.bundles.items() if n in spec.outputs} if names else {}
             bundles = dict(sorted({**kept, **fresh}.items()))
@@ -195,6 +200,11 @@ def build(
         for r in results:
             report(r)
     return new
+
+
+def _replaced(exc: manifest_mod.ManifestError) -> str:
+    reason = re.sub(r"[:;] run `[^`]*`( first)?$", "", exc.message)
+    return f"warning: {exc.file}: {reason}; replaced by this build's manifest (history lost)"
 
 
 def _write_error(exc: OSError, gen: Path) -> BuildError:

@@ -82,8 +82,8 @@ class _Inotify:
         self.lock = threading.RLock()
         self.gates: dict[int, weakref.WeakSet[ChangeGate]] = {}  # watch descriptor -> gates
 
-    def add(self, gate: ChangeGate, folder: str) -> int:
-        wd = self._add(self.fd, os.fsencode(folder), MASK | IN_ONLYDIR)
+    def add(self, gate: ChangeGate, folder: str, *, only_dir: bool = True) -> int:
+        wd = self._add(self.fd, os.fsencode(folder), MASK | (IN_ONLYDIR if only_dir else 0))
         if wd < 0:
             err = ctypes.get_errno()
             raise OSError(err, f"inotify_add_watch {folder}: {os.strerror(err)}")
@@ -180,6 +180,7 @@ class ChangeGate:
         self._broken = False
         self._folders: dict[int, str] = {}  # watch descriptor -> folder
         self._walked: set[str] = set()  # the watched folders' paths, for covers()
+        self._files: dict[int, str] = {}  # watch descriptor -> a file covers() vouched for
         self._ino = _inotify()
         if self._ino is None:
             self._broken = True
@@ -193,6 +194,7 @@ class ChangeGate:
                 self._broken = True
         # The dict, not self: a finalizer holding the gate would keep it alive.
         weakref.finalize(self, self._ino.forget, self._folders)
+        weakref.finalize(self, self._ino.forget, self._files)
 
     def epoch(self) -> int | None:
         """A number that changes whenever a watched file may have; None: not watching."""
@@ -221,7 +223,23 @@ class ChangeGate:
             return path in self._walked
         if stat.S_ISLNK(st.st_mode) or st.st_nlink > 1:
             return False
-        return os.path.dirname(path) in self._walked
+        if os.path.dirname(path) not in self._walked:
+            return False
+        # A hard link made later would let writes bypass the folder's watch: the file's
+        # own watch sees every write by any name, and the new link itself (IN_ATTRIB).
+        return self._watch_file(path, st)
+
+    def _watch_file(self, path: str, st: os.stat_result) -> bool:
+        if self._ino is None:
+            return False
+        with self._ino.lock:
+            try:
+                self._files[self._ino.add(self, path, only_dir=False)] = path
+                now = os.lstat(path)
+            except OSError:
+                return False  # out of watches, or gone: stat it every time
+        # Linked or replaced between the two looks: not vouched for.
+        return (now.st_ino, now.st_dev, now.st_nlink) == (st.st_ino, st.st_dev, 1)
 
     def _watch_all(self) -> None:
         for root in self._roots:
@@ -257,6 +275,7 @@ class ChangeGate:
         self._count += 1
         folder = self._folders.get(wd)
         if mask & IN_IGNORED:
+            self._files.pop(wd, None)
             if self._folders.pop(wd, None) is not None:
                 self._walked = set(self._folders.values())
             return

@@ -123,6 +123,7 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
             cache_dir=None if no_cache else settings.cache_dir,
             jobs=jobs,
             linked=[src for src, _, _ in template_links(template_folders(current_app))],
+            warn=lambda line: click.echo(line, err=True),
         )
     _echo_warnings(results)
 

@@ -77,3 +77,15 @@ def listing_digest(folder: str | os.PathLike[str]) -> str | None:
     except OSError:
         return None
     return sha256_hex("\n".join(names).encode("utf-8", "surrogateescape"))
+
+
+def object_digests(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """(md5, sha256) hex of a file, read once in chunks: what a bucket's ETag and our
+    stored metadata are compared with (a large file is not read whole)."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    sha = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            md5.update(chunk)
+            sha.update(chunk)
+    return md5.hexdigest(), sha.hexdigest()

@@ -14,6 +14,7 @@ boto3 is an optional dependency (``pip install -e ".[s3]"``), imported only when
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +25,14 @@ from whitenoise.media_types import MediaTypes
 from . import manifest as manifest_mod
 from .clean import disk_reader, referenced
 from .declare import OUTPUT_DIR, display_path
+from .digests import object_digests
 from .manifest import Manifest
 from .output import SUFFIXES
 from .s3 import (
     PublishError,
     Target,
     get,
+    head,
     list_keys,
     make_client,
     one_line,
@@ -125,22 +128,28 @@ def publish(
     echo = report or (lambda line: None)
     existing = list_keys(client, target, errors)
     old_body = get(client, target, MANIFEST, errors)
-    remote = manifest_mod.parse(old_body, target.url(MANIFEST)) if old_body is not None else None
+    remote = bucket_manifest(old_body, target) if old_body is not None else None
 
     uploaded = skipped = sent = 0
     for u in uploads:
-        size = (static / u.rel).stat().st_size
-        # Names carry content hashes: same key and size means same bytes.
-        if existing.get(target.key(u.rel)) == size:
+        path = static / u.rel
+        size = path.stat().st_size
+        md5, sha = object_digests(path)
+        # A hashed name says what the bytes should be, not what the bucket holds: compare
+        # the content (and the headers a browser decodes it by) before skipping.
+        there = existing.get(target.key(u.rel)) == size
+        if there and stored_as(head(client, target, u.rel, errors), (md5, sha), u):
             skipped += 1
             echo(f"skipped {u.rel}")
             continue
-        extra = {"ContentEncoding": u.encoding} if u.encoding else {}
-        with open(static / u.rel, "rb") as fh:  # streamed: a large video is not read whole
+        extra: dict[str, Any] = {"Metadata": {"sha256": sha}}
+        if u.encoding:
+            extra["ContentEncoding"] = u.encoding
+        with open(path, "rb") as fh:  # streamed: a large video is not read whole
             put(client, target, u.rel, fh, u.content_type, FOREVER, extra, errors)
         uploaded += 1
         sent += size
-        echo(f"uploaded {u.rel} ({size:,} B)")
+        echo(f"{'repaired' if there else 'uploaded'} {u.rel} ({size:,} B)")
 
     body = with_history(local, remote, keep).to_json()
     if body == old_body:
@@ -152,6 +161,40 @@ def publish(
         sent += len(body)
         echo(f"uploaded {MANIFEST} ({len(body):,} B)")
     return Summary(uploaded, skipped, sent)
+
+
+def stored_as(found: dict[str, Any] | None, digests: tuple[str, str], u: Upload) -> bool:
+    """Whether an object (its ``head``) holds the bytes of these (md5, sha256) digests
+    with the headers ``u`` needs.
+
+    The ETag of a single-part upload is the MD5 of its bytes, computed by the store;
+    with SSE-KMS it is not, and the sha256 we store as metadata decides instead.
+    """
+    if found is None:
+        return False
+    etag = str(found.get("ETag", "")).strip('"')
+    kms = str(found.get("ServerSideEncryption", "")).startswith("aws:kms")
+    md5, sha256 = digests
+    same = etag == md5 or (kms and found.get("Metadata", {}).get("sha256") == sha256)
+    return (
+        same
+        and found.get("ContentType") == u.content_type
+        and found.get("ContentEncoding") == u.encoding
+        and found.get("CacheControl") == FOREVER
+    )
+
+
+def bucket_manifest(body: bytes, target: Target) -> Manifest:
+    """The bucket's manifest; unreadable, it is one line saying what to do (not "build")."""
+    try:
+        return manifest_mod.parse(body, target.url(MANIFEST))
+    except manifest_mod.ManifestError as exc:
+        reason = re.sub(r"[:;] run `[^`]*`$", "", exc.message)
+        raise PublishError(
+            f"{reason}; nothing changed in the bucket: restore this object from a backup, "
+            "or delete it to publish anew (the bucket's build history is lost)",
+            file=exc.file,
+        ) from None
 
 
 def clean_remote(
@@ -172,7 +215,14 @@ def clean_remote(
             "no manifest in the bucket, nothing removed: run `flask --app app assets publish`",
             file=target.url(MANIFEST),
         )
-    kept = manifest_mod.parse(body, target.url(MANIFEST))
+    kept = bucket_manifest(body, target)
+    if not kept.bundles:
+        # Every object would look unreferenced: refuse rather than empty the bucket.
+        raise PublishError(
+            "the bucket's manifest names no build, nothing removed: "
+            "run `flask --app app assets publish`",
+            file=target.url(MANIFEST),
+        )
     if keep is not None:
         kept = kept.trimmed(keep)
     existing = list_keys(client, target, errors)

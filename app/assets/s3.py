@@ -104,6 +104,19 @@ def get(
         raise PublishError(f"cannot read: {one_line(exc)}", file=target.url(rel)) from None
 
 
+def head(
+    client: Any, target: Target, rel: str, errors: tuple[type[BaseException], ...]
+) -> dict[str, Any] | None:
+    """An object's headers and metadata (``head_object``), or None when it does not exist."""
+    try:
+        return dict(client.head_object(Bucket=target.bucket, Key=target.key(rel)))
+    except errors as exc:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        if code in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise PublishError(f"cannot read: {one_line(exc)}", file=target.url(rel)) from None
+
+
 def put(
     client: Any,
     target: Target,
@@ -111,7 +124,7 @@ def put(
     data: bytes | BinaryIO,
     ctype: str,
     cache_control: str,
-    extra: dict[str, str],
+    extra: dict[str, Any],
     errors: tuple[type[BaseException], ...],
 ) -> None:
     try:

@@ -18,6 +18,9 @@ from .load_path import LoadPath, Root
 # The longest wait for a save in progress to finish (its close or rename). Saves that
 # end with a close or rename are taken at once; this bounds odd writers.
 SETTLE_SECONDS = 0.05
+# Sources an @import may name, and those whose compile looks them up.
+IMPORTABLE = (".scss", ".sass", ".css")
+COMPILED = (".scss", ".sass")
 
 
 def relevant_paths(event: FileSystemEvent, gen: Path, config: Path) -> list[Path]:
@@ -91,14 +94,24 @@ class SaveTracker(FileSystemEventHandler):
 
 
 def affected(spec: Spec, manifest: manifest_mod.Manifest, paths: set[Path]) -> list[str]:
-    """Bundles that read any of ``paths`` (per the manifest's exact sources)."""
+    """Bundles that read any of ``paths`` (per the manifest's exact sources), or that may
+    import one of them now: an ``@import`` looks beside the importing file, then in each
+    static root, so a new stylesheet there can change (or satisfy) what it resolves to."""
     resolved = LoadPath([Root(r.folder.resolve(), r.prefix, r.url) for r in spec.load_path.roots])
     rels = {rel for p in paths if (rel := resolved.logical(p)) is not None}
+    sources = {
+        name: set(e.sources) if (e := manifest.bundles.get(name)) else set(spec.files(name))
+        for name in spec.outputs
+    }
+    known = set().union(*sources.values())
+    lookups = {r.rpartition("/")[0] for r in rels - known if r.endswith(IMPORTABLE)}
+    roots = {r.prefix.rstrip("/") for r in spec.load_path.roots}
     out = []
     for name in spec.outputs:
-        entry = manifest.bundles.get(name)
-        sources = set(entry.sources) if entry else set(spec.files(name))
-        if entry is None or sources & rels:
+        folders = {s.rpartition("/")[0] for s in sources[name] if s.endswith(COMPILED)}
+        if folders:
+            folders |= roots  # the include paths
+        if name not in manifest.bundles or sources[name] & rels or lookups & folders:
             out.append(name)
     return out
 
@@ -124,9 +137,11 @@ def watch(
     observer.schedule(handler, str(config.parent), recursive=False)
     observer.start()
     try:
+        # Before the first build: a save made during it (or right after the line below,
+        # before this thread looks again) must still be rebuilt.
+        seen = handler.generation
         _build(config, load_path, None, static_url, keep, echo, report, cache_dir)
         echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
-        seen = handler.generation
         while not stop.is_set():
             now = handler.wait(seen, 0.2)
             if now == seen:
@@ -170,6 +185,7 @@ def _build(
             report=report,
             cache_dir=cache_dir,
             jobs=1,
+            warn=echo,
         )
     except AssetError as exc:
         echo(f"error: {exc}")

@@ -196,6 +196,8 @@ class DynamicResolver:
         if exc.file:
             files.append(str(Path(exc.file).resolve()))
         files += sorted({os.path.dirname(f) for f in files})
+        # An import is also looked up in each static root (libsass's include paths).
+        files += [str(f) for f in spec.load_path.folders()]
         if old is None:
             self._failed[name] = _Failed(exc, self._fingerprint(files, started))
             raise exc
