@@ -9,7 +9,19 @@ from pathlib import Path
 
 from conftest import REPO
 
-BLOCKED = ("sass", "jsmin", "cssmin", "rjsmin", "rcssmin", "brotli", "watchdog", "boto3", "fcntl")
+BLOCKED = (
+    "sass",
+    "jsmin",
+    "cssmin",
+    "rjsmin",
+    "rcssmin",
+    "minify",
+    "lightningcss",
+    "brotli",
+    "watchdog",
+    "boto3",
+    "fcntl",
+)
 
 SCRIPT = textwrap.dedent(
     """

@@ -98,6 +98,7 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
             report=_report,
             cache_dir=None if no_cache else settings.cache_dir,
             jobs=jobs,
+            browsers=settings.browsers,
         )
 
 
@@ -111,7 +112,7 @@ def check_command() -> None:
     pipeline = current()
     settings = pipeline.settings
     spec = _spec(pipeline)
-    problems = stale_bundles(spec, settings.manifest_path, settings.static_url)
+    problems = stale_bundles(spec, settings.manifest_path, settings.static_url, settings.browsers)
     problems += template_problems(spec, template_folders(current_app))
     for p in problems:
         click.echo(p, err=True)
@@ -179,6 +180,7 @@ def watch_command() -> None:
             static_url=settings.static_url,
             keep=settings.keep,
             cache_dir=settings.cache_dir,
+            browsers=settings.browsers,
             echo=lambda line: click.echo(line, err=line.startswith("error:")),
             report=_report,
         )

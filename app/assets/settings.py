@@ -21,6 +21,21 @@ def _bool(value: Any) -> bool:
     return bool(value)
 
 
+def browsers_of(value: Any, key: str = "ASSETS_BROWSERS") -> tuple[str, ...]:
+    """A browserslist query as a tuple of queries: ``"safari 12, chrome 80"`` or a list.
+
+    Not resolved here (production reads settings too): lightningcss resolves and
+    checks the queries when a build first needs them.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or not all(isinstance(q, str) for q in value):
+        raise ConfigError(f"{key} must be a browserslist query string, not {value!r}")
+    return tuple(q.strip() for q in value if q.strip())
+
+
 def _int(app: Flask, key: str) -> int:
     try:
         return int(app.config[key])
@@ -44,6 +59,7 @@ class Settings:
     inotify: bool = True  # ASSETS_INOTIFY: skip stat calls while no file event arrived
     manifest_url: str | None = None  # ASSETS_MANIFEST_URL: read the manifest from here
     s3_endpoint_url: str | None = None  # ASSETS_S3_ENDPOINT_URL
+    browsers: tuple[str, ...] = ("defaults",)  # ASSETS_BROWSERS: lightningcss's targets
 
     @property
     def manifest_path(self) -> Path:
@@ -71,6 +87,7 @@ class Settings:
             "ASSETS_S3_ENDPOINT_URL": None,
             "ASSETS_MANIFEST_URL": None,
             "ASSETS_INOTIFY": True,
+            "ASSETS_BROWSERS": "defaults",
             "ASSETS_CACHE_DIR": str(static.parent / ".cache" / "assets"),
         }
         for key, value in defaults.items():
@@ -91,6 +108,7 @@ class Settings:
             inotify=_bool(c["ASSETS_INOTIFY"]),
             manifest_url=c["ASSETS_MANIFEST_URL"] or None,
             s3_endpoint_url=c["ASSETS_S3_ENDPOINT_URL"] or None,
+            browsers=browsers_of(c["ASSETS_BROWSERS"]),
         )
 
 

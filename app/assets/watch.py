@@ -113,6 +113,7 @@ def watch(
     report: Callable[[builder.Result], None],
     cache_dir: Path | None = None,
     stop: threading.Event | None = None,
+    browsers: tuple[str, ...] = (),
 ) -> None:
     """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C)."""
     stop = stop or threading.Event()
@@ -124,7 +125,7 @@ def watch(
     observer.schedule(handler, str(config.parent), recursive=False)
     observer.start()
     try:
-        _build(config, load_path, None, static_url, keep, echo, report, cache_dir)
+        _build(config, load_path, None, static_url, keep, echo, report, cache_dir, browsers)
         echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
         seen = handler.generation
         while not stop.is_set():
@@ -134,7 +135,7 @@ def watch(
             seen = now
             handler.settle()  # an editor's save is often several events
             paths = handler.take()
-            _build(config, load_path, paths, static_url, keep, echo, report, cache_dir)
+            _build(config, load_path, paths, static_url, keep, echo, report, cache_dir, browsers)
     finally:
         observer.stop()
         observer.join()
@@ -149,6 +150,7 @@ def _build(
     echo: Callable[[str], None],
     report: Callable[[builder.Result], None],
     cache_dir: Path | None,
+    browsers: tuple[str, ...] = (),
 ) -> None:
     try:
         spec = load_spec(config, load_path)
@@ -170,6 +172,7 @@ def _build(
             report=report,
             cache_dir=cache_dir,
             jobs=1,
+            browsers=browsers,
         )
     except AssetError as exc:
         echo(f"error: {exc}")
