@@ -29,9 +29,7 @@ from app.assets.minifiers import (
 
 # Every registered minifier of each kind: a new engine is tested by being registered.
 JS_ENGINES = tuple(n for n in engines.names("js") if engines.lookup(n, "js").role == "minifier")
-CSS_ENGINES = tuple(
-    n for n in engines.names("css") if engines.lookup(n, "css").role == "minifier"
-)
+CSS_ENGINES = tuple(n for n in engines.names("css") if engines.lookup(n, "css").role == "minifier")
 # The engines that are not parsers, wrapped by guard.py to protect and verify literals.
 GUARDED_JS = ("jsmin", "rjsmin")
 GUARDED_CSS = ("cssmin", "rcssmin")
