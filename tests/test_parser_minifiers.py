@@ -21,11 +21,11 @@ from conftest import REPO, run_flask, snapshot
 
 from app.assets import builder, engines
 from app.assets.bridge.bundle import compile_bundle
+from app.assets.browsers import browsers_of
 from app.assets.cssparse import CSSSyntaxError, check_css
 from app.assets.declare import load_spec
 from app.assets.errors import BuildError, ConfigError
 from app.assets.minifiers import MinifyOptions, minify
-from app.assets.settings import browsers_of
 
 MODERN_CSS = """\
 .card {
@@ -104,6 +104,22 @@ def test_other_names_keep_their_messages(project: Path, css: str, js: str, messa
 )
 def test_assets_browsers_values(value: object, expected: tuple[str, ...]) -> None:
     assert browsers_of(value) == expected
+
+
+def test_assets_browsers_setting(project: Path) -> None:
+    from app import create_app
+
+    app = create_app({"TESTING": True, "PROJECT_ROOT": str(project), "ASSETS_AUTO_BUILD": True})
+    assert app.extensions["assets"].settings.browsers == ("defaults",)
+    app = create_app(
+        {
+            "TESTING": True,
+            "PROJECT_ROOT": str(project),
+            "ASSETS_AUTO_BUILD": True,
+            "ASSETS_BROWSERS": "safari 12, ie 11",
+        }
+    )
+    assert app.extensions["assets"].settings.browsers == ("safari 12", "ie 11")
 
 
 def test_assets_browsers_rejects_other_types() -> None:

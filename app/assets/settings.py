@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from .browsers import browsers_of
 from .declare import OUTPUT_DIR
 from .errors import ConfigError
 from .load_path import LoadPath, Root
@@ -19,21 +20,6 @@ def _bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "0", "false", "no", "off")
     return bool(value)
-
-
-def browsers_of(value: Any, key: str = "ASSETS_BROWSERS") -> tuple[str, ...]:
-    """A browserslist query as a tuple of queries: ``"safari 12, chrome 80"`` or a list.
-
-    Not resolved here (production reads settings too): lightningcss resolves and
-    checks the queries when a build first needs them.
-    """
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list | tuple) or not all(isinstance(q, str) for q in value):
-        raise ConfigError(f"{key} must be a browserslist query string, not {value!r}")
-    return tuple(q.strip() for q in value if q.strip())
 
 
 def _int(app: Flask, key: str) -> int:

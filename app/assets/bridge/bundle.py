@@ -36,6 +36,8 @@ def _filters(
 ) -> list[Filter]:
     # Syntax first, on the untouched sources: positions must be the user's own.
     filters: list[Filter] = [JSSyntaxFilter(collector)] if bundle.kind == "js" else []
+    # A per-bundle override (webassets' bundle `config`) goes here, as one line:
+    # browsers = browsers_of(bundle.config[SETTING]) if SETTING in bundle.config else browsers
     options = MinifyOptions(browsers=browsers)
     for name in bundle.filters:
         info = lookup(name, bundle.kind)
