@@ -2,15 +2,14 @@
 
 Their JavaScript functional checks on the npm corpus run with every JS engine in
 test_minify.py (``test_minified_library_runs``, ``test_joined_minified_bundle_runs``);
-here: the filters in real builds, browser targets, errors, and Bootstrap's CSS styling
-the same page in Chromium once minified.
+here: the filters in real builds, browser targets and errors. Bootstrap's CSS styling a
+page the same in Chromium once minified: test_browser.py (it owns the browser).
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import cssmin
@@ -365,23 +364,6 @@ COMPUTED = """() => Array.from(document.querySelectorAll('body *')).map((el) => 
 })"""
 
 
-@pytest.fixture(scope="module")
-def chromium_page() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-    from test_browser import BROWSER_ARGS
-
-    pw = sync_playwright().start()
-    try:
-        browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=BROWSER_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        yield page
-        browser.close()
-    finally:
-        pw.stop()
-
-
 def computed_styles(page: object, css: str) -> list[dict[str, str]]:
     page.set_content(
         f"<!doctype html><html><head><style>{css}</style></head><body>{SAMPLE}</body></html>"
@@ -389,24 +371,26 @@ def computed_styles(page: object, css: str) -> list[dict[str, str]]:
     return page.evaluate(COMPUTED)  # type: ignore[attr-defined,no-any-return]
 
 
-@pytest.mark.parametrize(
-    ("engine", "browsers"),
-    [
-        ("minify", ()),
-        ("lightningcss", ()),
-        ("lightningcss", ("defaults",)),
-        ("lightningcss", ("safari 12", "chrome 80")),
-    ],
-)
-def test_minified_bootstrap_styles_the_page_the_same(
-    engine: str, browsers: tuple[str, ...], chromium_page: object
-) -> None:
-    from test_minify import _load_ensure_corpus
+def test_a_bundle_of_the_five_libraries_built_with_minify_runs(tmp_path: Path) -> None:
+    """The filter as a build runs it: each file minified alone, then joined."""
+    from test_minify import _HARNESS, LIBRARIES, _load_ensure_corpus, run_in_stub_browser
 
-    source = (_load_ensure_corpus()() / "bootstrap/dist/css/bootstrap.css").read_text()
-    out = minify(source, engine, "css", MinifyOptions(browsers=browsers))
-    assert len(out) < 0.9 * len(source)  # prefixes for old targets cost a little
-    check_css(out)
-    expected = computed_styles(chromium_page, source)
-    assert len(expected) > 40
-    assert computed_styles(chromium_page, out) == expected
+    corpus = _load_ensure_corpus()()
+    root = tmp_path / "site"
+    (root / "static" / "js").mkdir(parents=True)
+    names = []
+    for name, (relative, *_) in LIBRARIES.items():
+        shutil.copy(corpus / relative, root / "static" / "js" / f"{name}.js")
+        names.append(f"js/{name}.js")
+    (root / "assets.yml").write_text(
+        f"libs:\n  contents: [{', '.join(names)}]\n  filters: minify\n  output: gen/libs.js\n"
+    )
+    data = compile_bundle(spec_of(root), "libs").data.decode()
+    sources = sum(len((corpus / spec[0]).read_text()) for spec in LIBRARIES.values())
+    assert len(data) < 0.3 * sources
+    harness = tmp_path / "harness.js"
+    harness.write_text(_HARNESS)
+    probe = "[" + ", ".join(spec[2] for spec in LIBRARIES.values()) + "]"
+    result = run_in_stub_browser(harness, data, probe, tmp_path)
+    assert result["probe"] == [spec[3] for spec in LIBRARIES.values()]
+    assert result["globals"] == sorted({g for spec in LIBRARIES.values() for g in spec[1]})

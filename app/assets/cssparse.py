@@ -11,6 +11,7 @@ No Flask, no webassets; lightningcss is imported on first use.
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["CSSSyntaxError", "check_css", "parse_error", "parser_version"]
@@ -41,6 +42,7 @@ def parse_error(exc: Exception) -> CSSSyntaxError:
     return CSSSyntaxError(m.group("msg"), int(m.group(2)) + 1, int(m.group(3)))
 
 
+@functools.cache
 def parser_version() -> str:
     """Names the parser, for cache keys of parse verdicts."""
     from importlib.metadata import version
