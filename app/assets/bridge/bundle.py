@@ -36,8 +36,6 @@ def _filters(
 ) -> list[Filter]:
     # Syntax first, on the untouched sources: positions must be the user's own.
     filters: list[Filter] = [JSSyntaxFilter(collector)] if bundle.kind == "js" else []
-    # A per-bundle override (webassets' bundle `config`) goes here, as one line:
-    # browsers = browsers_of(bundle.config[SETTING]) if SETTING in bundle.config else browsers
     options = MinifyOptions(browsers=browsers)
     for name in bundle.filters:
         info = lookup(name, bundle.kind)
@@ -67,6 +65,9 @@ def to_bundle(
 
     ``browsers``: the browserslist queries (``ASSETS_BROWSERS``) its minifiers target.
     """
+    # A per-bundle override (webassets' bundle `config`; nested bundles inherit it) is
+    # one line here, with browsers_of and SETTING from ..browsers:
+    # browsers = browsers_of(bundle.config[SETTING]) if SETTING in bundle.config else browsers
     contents: list[Any] = []
     for item in bundle.contents:
         nested = spec.bundles[item.name] if isinstance(item, Ref) else item
