@@ -16,6 +16,10 @@ import pytest
 from conftest import build_project, read_manifest
 from flask import Flask, Response
 from playwright.sync_api import Browser, Page, sync_playwright
+from test_parser_minifiers import computed_styles
+
+from app.assets.cssparse import check_css
+from app.assets.minifiers import MinifyOptions, minify
 
 BROWSER_ARGS = [
     "--no-sandbox",
@@ -260,3 +264,31 @@ def test_about_pages_preload_is_used_not_fetched_twice(
     assert requests.count(base + js) == 1, requests
     assert not [m for m in messages if "preload" in m.lower()], messages
     assert tab.errors == []
+
+
+# --- Minified CSS (tests/test_parser_minifiers.py has the sample page and the rest)
+
+
+@pytest.mark.parametrize(
+    ("engine", "browsers"),
+    [
+        ("minify", ()),
+        ("lightningcss", ()),
+        ("lightningcss", ("defaults",)),
+        ("lightningcss", ("safari 12", "chrome 80")),
+    ],
+)
+def test_minified_bootstrap_styles_the_page_the_same(
+    engine: str, browsers: tuple[str, ...], browser: Browser
+) -> None:
+    from test_minify import _load_ensure_corpus
+
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    source = (_load_ensure_corpus()() / "bootstrap/dist/css/bootstrap.css").read_text()
+    out = minify(source, engine, "css", MinifyOptions(browsers=browsers))
+    assert len(out) < 0.9 * len(source)  # prefixes for old targets cost a little
+    check_css(out)
+    expected = computed_styles(page, source)
+    assert len(expected) > 40
+    assert computed_styles(page, out) == expected
+    page.close()

@@ -16,6 +16,8 @@ BLOCKED = (
     "cssmin",
     "rjsmin",
     "rcssmin",
+    "minify",
+    "lightningcss",
     "brotli",
     "watchdog",
     "boto3",

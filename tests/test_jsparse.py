@@ -393,7 +393,7 @@ def test_third_party_libraries_and_their_minified_output_parse(corpus: Path, nam
     source = (corpus / LIBRARIES[name]).read_text(encoding="utf-8")
     check_syntax(source)
     for engine in engines.names("js"):
-        check_syntax(minifiers.minify(source, engine))
+        check_syntax(minifiers.minify(source, engine, "js"))
     check_syntax(minifiers.join_js([source, source]))
 
 

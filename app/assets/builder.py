@@ -53,12 +53,17 @@ class Prepared:
 
 
 def _prepare(
-    spec: Spec, name: str, minify: bool, cache_dir: Path | None, static_url: str
+    spec: Spec,
+    name: str,
+    minify: bool,
+    cache_dir: Path | None,
+    static_url: str,
+    browsers: tuple[str, ...] = (),
 ) -> Prepared:
     # Runs in a worker: compile, hash and compress here, so all of it uses every core.
     t0 = time.perf_counter()
     cache = Cache(cache_dir) if cache_dir else None
-    compiled = compile_bundle(spec, name, minify=minify, cache=cache)
+    compiled = compile_bundle(spec, name, minify=minify, cache=cache, browsers=browsers)
     output = spec.bundles[name].output
     assert output is not None  # select() keeps bundles with an output
     entry = Entry.of(compiled, output, static_url)
@@ -84,17 +89,19 @@ def compile_all(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     static_url: str = "/static",
+    browsers: tuple[str, ...] = (),
 ) -> list[Prepared]:
     """Compile bundles in memory, in order; the first error (in declaration order) wins."""
     jobs = min(jobs or os.cpu_count() or 1, len(names))
+    args = (minify, cache_dir, static_url, browsers)
     if jobs <= 1:
-        return [_prepare(spec, n, minify, cache_dir, static_url) for n in names]
+        return [_prepare(spec, n, *args) for n in names]
     # fork: workers inherit imported modules, so start-up costs milliseconds.
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        futures = [pool.submit(_prepare, spec, n, minify, cache_dir, static_url) for n in names]
+        futures = [pool.submit(_prepare, spec, n, *args) for n in names]
         return [f.result() for f in futures]
 
 
@@ -148,6 +155,7 @@ def build(
     jobs: int | None = None,
     linked: Iterable[str] = (),
     warn: Callable[[str], None] | None = None,
+    browsers: tuple[str, ...] = (),
 ) -> Manifest:
     """Build the named bundles (default: all with an output) and update the manifest.
 
@@ -163,7 +171,13 @@ def build(
     static = spec.static_folder
     todo = select(spec, names)
     compiled = compile_all(
-        spec, todo, minify=minify, cache_dir=cache_dir, jobs=jobs, static_url=static_url
+        spec,
+        todo,
+        minify=minify,
+        cache_dir=cache_dir,
+        jobs=jobs,
+        static_url=static_url,
+        browsers=browsers,
     )
     gen = static / OUTPUT_DIR
     mpath = gen / manifest_mod.FILENAME

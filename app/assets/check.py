@@ -30,7 +30,9 @@ _TAG_NAME = re.compile(r"""^\s*(["'])([^"']+)\1\s*(?:,|$)""")
 REBUILD = "run `flask --app app assets build`"
 
 
-def stale_bundles(spec: Spec, manifest_path: Path, static_url: str = "/static") -> list[str]:
+def stale_bundles(
+    spec: Spec, manifest_path: Path, static_url: str = "/static", browsers: tuple[str, ...] = ()
+) -> list[str]:
     """Every way the bytes production would serve differ from what the sources build to.
 
     Recomputed from the sources without the build cache (a restored CI cache is not
@@ -47,14 +49,16 @@ def stale_bundles(spec: Spec, manifest_path: Path, static_url: str = "/static") 
         if entry is None:
             problems.append(f"bundle '{name}': not built; {REBUILD}")
             continue
-        problems += _bundle_problems(spec, name, entry, static_url)
+        problems += _bundle_problems(spec, name, entry, static_url, browsers)
     for name in manifest.bundles:
         if name not in spec.outputs:
             problems.append(f"bundle '{name}': in the manifest but no longer declared; rebuild")
     return problems
 
 
-def _bundle_problems(spec: Spec, name: str, entry: Entry, static_url: str) -> list[str]:
+def _bundle_problems(
+    spec: Spec, name: str, entry: Entry, static_url: str, browsers: tuple[str, ...]
+) -> list[str]:
     static = spec.static_folder
     out = static / entry.file
     try:
@@ -67,7 +71,8 @@ def _bundle_problems(spec: Spec, name: str, entry: Entry, static_url: str) -> li
     if entry.url != expected_url:
         return [f"bundle '{name}': manifest URL {entry.url} is not {expected_url}; rebuild"]
     try:
-        fresh = compile_bundle(spec, name)  # no cache: what the sources build to now
+        # No cache: what the sources build to now.
+        fresh = compile_bundle(spec, name, browsers=browsers)
     except AssetError as exc:
         return [str(exc)]
     if fresh.data != data:

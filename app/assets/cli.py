@@ -124,6 +124,7 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
             jobs=jobs,
             linked=[src for src, _, _ in template_links(template_folders(current_app))],
             warn=lambda line: click.echo(line, err=True),
+            browsers=settings.browsers,
         )
     _echo_warnings(results)
 
@@ -141,7 +142,7 @@ def check_command() -> None:
     spec = _spec(pipeline)
     folders = template_folders(current_app)
     linked = [src for src, _, _ in template_links(folders)]
-    problems = stale_bundles(spec, settings.manifest_path, settings.static_url)
+    problems = stale_bundles(spec, settings.manifest_path, settings.static_url, settings.browsers)
     problems += static_file_problems(spec, settings.manifest_path, linked, settings.static_url)
     problems += template_problems(spec, folders)
     for p in problems:
@@ -210,6 +211,7 @@ def watch_command() -> None:
             static_url=settings.static_url,
             keep=settings.keep,
             cache_dir=settings.cache_dir,
+            browsers=settings.browsers,
             echo=lambda line: click.echo(line, err=line.startswith("error:")),
             report=_report_with_warnings,
         )

@@ -62,6 +62,7 @@ class Pipeline:
                 dev=s.debug,
                 cache_dir=s.cache_dir,
                 file_events=s.inotify,
+                browsers=s.browsers,
             )
         from .resolvers.static import StaticResolver
 

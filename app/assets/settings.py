@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from .browsers import browsers_of
 from .declare import OUTPUT_DIR
 from .errors import ConfigError
 from .load_path import LoadPath, Root
@@ -44,6 +45,7 @@ class Settings:
     inotify: bool = True  # ASSETS_INOTIFY: skip stat calls while no file event arrived
     manifest_url: str | None = None  # ASSETS_MANIFEST_URL: read the manifest from here
     s3_endpoint_url: str | None = None  # ASSETS_S3_ENDPOINT_URL
+    browsers: tuple[str, ...] = ("defaults",)  # ASSETS_BROWSERS: lightningcss's targets
 
     @property
     def manifest_path(self) -> Path:
@@ -71,6 +73,7 @@ class Settings:
             "ASSETS_S3_ENDPOINT_URL": None,
             "ASSETS_MANIFEST_URL": None,
             "ASSETS_INOTIFY": True,
+            "ASSETS_BROWSERS": "defaults",
             "ASSETS_CACHE_DIR": str(static.parent / ".cache" / "assets"),
         }
         for key, value in defaults.items():
@@ -91,6 +94,7 @@ class Settings:
             inotify=_bool(c["ASSETS_INOTIFY"]),
             manifest_url=c["ASSETS_MANIFEST_URL"] or None,
             s3_endpoint_url=c["ASSETS_S3_ENDPOINT_URL"] or None,
+            browsers=browsers_of(c["ASSETS_BROWSERS"]),
         )
 
 

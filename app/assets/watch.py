@@ -126,6 +126,7 @@ def watch(
     report: Callable[[builder.Result], None],
     cache_dir: Path | None = None,
     stop: threading.Event | None = None,
+    browsers: tuple[str, ...] = (),
 ) -> None:
     """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C)."""
     stop = stop or threading.Event()
@@ -140,7 +141,7 @@ def watch(
         # Before the first build: a save made during it (or right after the line below,
         # before this thread looks again) must still be rebuilt.
         seen = handler.generation
-        _build(config, load_path, None, static_url, keep, echo, report, cache_dir)
+        _build(config, load_path, None, static_url, keep, echo, report, cache_dir, browsers)
         echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
         while not stop.is_set():
             now = handler.wait(seen, 0.2)
@@ -149,7 +150,7 @@ def watch(
             seen = now
             handler.settle()  # an editor's save is often several events
             paths = handler.take()
-            _build(config, load_path, paths, static_url, keep, echo, report, cache_dir)
+            _build(config, load_path, paths, static_url, keep, echo, report, cache_dir, browsers)
     finally:
         observer.stop()
         observer.join()
@@ -164,6 +165,7 @@ def _build(
     echo: Callable[[str], None],
     report: Callable[[builder.Result], None],
     cache_dir: Path | None,
+    browsers: tuple[str, ...] = (),
 ) -> None:
     try:
         spec = load_spec(config, load_path)
@@ -186,6 +188,7 @@ def _build(
             cache_dir=cache_dir,
             jobs=1,
             warn=echo,
+            browsers=browsers,
         )
     except AssetError as exc:
         echo(f"error: {exc}")

@@ -16,16 +16,9 @@ from ..declare import OUTPUT_DIR, BundleSpec, Ref, Spec, display_path
 from ..engines import lookup
 from ..errors import BuildError
 from ..jsparse import JSSyntaxError
-from .filters import (
-    Collector,
-    CompileFilter,
-    CSSMinifyFilter,
-    JoinJS,
-    JSMinifyFilter,
-    JSSyntaxFilter,
-    UrlFilter,
-    js_parses,
-)
+from ..minifiers import MinifyOptions
+from .filters import Collector, CompileFilter, JoinJS, JSSyntaxFilter, UrlFilter, js_parses
+from .minifying import CSSMinifyFilter, JSMinifyFilter
 
 
 def make_environment(static_folder: Path, static_url: str = "/static") -> WebassetsEnvironment:
@@ -38,17 +31,20 @@ def make_environment(static_folder: Path, static_url: str = "/static") -> Webass
     return env
 
 
-def _filters(bundle: BundleSpec, collector: Collector, *, minify: bool, dev: bool) -> list[Filter]:
+def _filters(
+    bundle: BundleSpec, collector: Collector, *, minify: bool, dev: bool, browsers: tuple[str, ...]
+) -> list[Filter]:
     # Syntax first, on the untouched sources: positions must be the user's own.
     filters: list[Filter] = [JSSyntaxFilter(collector)] if bundle.kind == "js" else []
+    options = MinifyOptions(browsers=browsers)
     for name in bundle.filters:
-        info = lookup(name)
+        info = lookup(name, bundle.kind)
         assert info is not None, name  # the spec accepts registered names only
         if info.role == "compiler":
             filters.append(CompileFilter(info.name, collector, dev=dev))
         elif minify:
             cls = CSSMinifyFilter if bundle.kind == "css" else JSMinifyFilter
-            filters.append(cls(info.name, bundle.kind, bundle.name, collector.cache))
+            filters.append(cls(info.name, bundle.kind, bundle.name, collector.cache, options))
     if bundle.kind == "js":
         filters.append(JoinJS())
     elif not any(isinstance(c, Ref | BundleSpec) for c in bundle.contents):
@@ -57,20 +53,31 @@ def _filters(bundle: BundleSpec, collector: Collector, *, minify: bool, dev: boo
 
 
 def to_bundle(
-    spec: Spec, bundle: BundleSpec, collector: Collector, *, minify: bool, dev: bool
+    spec: Spec,
+    bundle: BundleSpec,
+    collector: Collector,
+    *,
+    minify: bool,
+    dev: bool,
+    browsers: tuple[str, ...] = (),
 ) -> Bundle:
-    """Turn one declared bundle (nested ones included) into a webassets Bundle."""
+    """Turn one declared bundle (nested ones included) into a webassets Bundle.
+
+    ``browsers``: the browserslist queries (``ASSETS_BROWSERS``) its minifiers target.
+    """
+    # A per-bundle override (webassets' bundle `config`; nested bundles inherit it) is
+    # one line here, with browsers_of and SETTING from ..browsers:
+    # browsers = browsers_of(bundle.config[SETTING]) if SETTING in bundle.config else browsers
     contents: list[Any] = []
     for item in bundle.contents:
-        if isinstance(item, Ref):
-            contents.append(
-                to_bundle(spec, spec.bundles[item.name], collector, minify=minify, dev=dev)
-            )
-        elif isinstance(item, BundleSpec):
-            contents.append(to_bundle(spec, item, collector, minify=minify, dev=dev))
+        nested = spec.bundles[item.name] if isinstance(item, Ref) else item
+        if isinstance(nested, BundleSpec):
+            b = to_bundle(spec, nested, collector, minify=minify, dev=dev, browsers=browsers)
+            contents.append(b)
         else:
-            contents.append(str(spec.load_path.path(item)))  # absolute: any static root
-    return Bundle(*contents, filters=_filters(bundle, collector, minify=minify, dev=dev))
+            contents.append(str(spec.load_path.path(nested)))  # absolute: any static root
+    filters = _filters(bundle, collector, minify=minify, dev=dev, browsers=browsers)
+    return Bundle(*contents, filters=filters)
 
 
 def compile_bundle(
@@ -80,8 +87,12 @@ def compile_bundle(
     minify: bool = True,
     dev: bool = False,
     cache: Cache | None = None,
+    browsers: tuple[str, ...] = (),
 ) -> Compiled:
-    """Build one bundle in memory; raises :class:`BuildError` with file and line."""
+    """Build one bundle in memory; raises :class:`BuildError` with file and line.
+
+    ``browsers``: ``Settings.browsers``, the targets of lightningcss's prefixes and lowering.
+    """
     bundle = spec.bundles[name]
     for rel in spec.files(name):
         # Deleted or renamed since assets.yml was read (development keeps the spec).
@@ -94,7 +105,7 @@ def compile_bundle(
             )
     output = bundle.output or f"{OUTPUT_DIR}/{name}.{bundle.kind}"
     collector = Collector(spec.load_path, name, cache, output=output)
-    wa = to_bundle(spec, bundle, collector, minify=minify, dev=dev)
+    wa = to_bundle(spec, bundle, collector, minify=minify, dev=dev, browsers=browsers)
     wa.output = bundle.output or f"{name}.{bundle.kind}"  # written to a buffer, not here
     wa.env = make_environment(spec.static_folder)
     buf = io.StringIO()
@@ -151,7 +162,7 @@ def _minifiers(spec: Spec, bundle: BundleSpec) -> list[str]:
     while stack:
         current = stack.pop(0)
         for f in current.filters:
-            info = lookup(f)
+            info = lookup(f, current.kind)
             if info is not None and info.role == "minifier" and info.name not in found:
                 found.append(info.name)
         for item in current.contents:

@@ -1,8 +1,8 @@
 """Our webassets filters: what the chain lacks, around engines from ``engines.py``.
 
 Compilers with exact dependencies (every file read, every folder an import looked
-in), a JS syntax check on each source, minifiers verified to keep the program's
-meaning, url() files copied under hashed names, and a JS join that cannot fuse files.
+in), a JS syntax check on each source, url() files copied under hashed names, and a
+JS join that cannot fuse files. The minifying filters are in ``minifying.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..engines import lookup
 from ..errors import AssetError, BuildError
 from ..jsparse import JSSyntaxError, check_syntax, grammar_version
 from ..load_path import LoadPath
-from ..minifiers import MinifyError, join_js, minify
+from ..minifiers import join_js
 from ..static_files import digest_path
 
 
@@ -252,59 +252,6 @@ class JSSyntaxFilter(Filter):
                 bundle=self.collector.bundle,
             ) from None
         out.write(text)
-
-
-class MinifyFilter(Filter):
-    """A verified minifier, cached by content: per file for JS, per bundle for CSS."""
-
-    max_debug_level = None
-
-    def __init__(self, engine: str, kind: str, bundle: str, cache: Cache | None) -> None:
-        super().__init__()
-        self.name = engine
-        self.engine = engine
-        self.kind = kind
-        self.bundle = bundle
-        self.cache = cache
-
-    def _minify(self, text: str, source: str | None) -> str:
-        ck = cache_key("min", self.kind, self.engine, text)
-        if self.cache:
-            hit = self.cache.get(ck)
-            if hit is not None:
-                return hit.decode("utf-8")
-        try:
-            result = minify(text, self.engine)
-        except MinifyError as exc:
-            if source:
-                raise BuildError(
-                    f"{self.engine}: {exc.args[0]}",
-                    file=display_path(Path(source)),
-                    line=exc.line,
-                    bundle=self.bundle,
-                ) from None
-            where = f" at line {exc.line} of the compiled bundle" if exc.line else ""
-            raise BuildError(f"{self.engine}: {exc.args[0]}{where}", bundle=self.bundle) from None
-        if self.cache:
-            self.cache.put(ck, result.encode("utf-8"))
-        return result
-
-    def unique(self) -> Any:
-        return self.engine
-
-
-class JSMinifyFilter(MinifyFilter):
-    """Minify each JS file on its own, so an edit re-minifies only that file."""
-
-    def input(self, _in: Any, out: Any, source_path: str, **kw: Any) -> None:
-        out.write(self._minify(_in.read(), source_path))
-
-
-class CSSMinifyFilter(MinifyFilter):
-    """Minify the compiled CSS of the whole bundle."""
-
-    def output(self, _in: Any, out: Any, **kw: Any) -> None:
-        out.write(self._minify(_in.read(), None))
 
 
 class JoinJS(Filter):

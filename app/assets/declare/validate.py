@@ -107,7 +107,7 @@ class _Validator:
         if draft.output is not None:
             output = self.sources.output(draft.output, name)
         kind = self.own_kind(draft, contents, filters, output)
-        wrong = [f for f in filters if _engine_kind(f) != kind]
+        wrong = [f for f in filters if kind is not None and kind not in engines.kinds(f)]
         if wrong:
             message = f"filter '{wrong[0]}' does not apply to a {kind} bundle"
             raise self.error(message, draft.line, name)
@@ -128,7 +128,7 @@ class _Validator:
         if isinstance(draft.filters, Problem):
             raise self.problem(draft.filters, draft.name)
         for f in draft.filters:
-            if engines.lookup(f.text) is None:
+            if not engines.kinds(f.text):
                 known = ", ".join(engines.names())
                 raise self.error(f"unknown filter '{f.text}' (known: {known})", f.line, draft.name)
         return tuple(f.text for f in draft.filters)
@@ -145,7 +145,8 @@ class _Validator:
         kinds |= {c.kind for c in contents if isinstance(c, _Checked) and c.kind}
         if output:
             kinds.add(KIND_BY_SUFFIX[Path(output).suffix])
-        kinds |= {_engine_kind(f) for f in filters}
+        # A filter of one kind decides it; one of both kinds (``minify``) follows the rest.
+        kinds |= {engines.kinds(f)[0] for f in filters if len(engines.kinds(f)) == 1}
         if None in kinds:
             odd = next(
                 c for c in contents if isinstance(c, str) and Path(c).suffix not in KIND_BY_SUFFIX
@@ -219,10 +220,3 @@ def _freeze(c: _Checked, kind: str) -> BundleSpec:
     """The final bundle; ``kind`` is its top-level bundle's (inline ones agree with it)."""
     contents = tuple(_freeze(x, kind) if isinstance(x, _Checked) else x for x in c.contents)
     return BundleSpec(c.name, contents, c.filters, c.output, c.depends, c.kind or kind, c.line)
-
-
-def _engine_kind(name: str) -> str:
-    """What a filter produces ("css" or "js"); the name was checked to be registered."""
-    info = engines.lookup(name)
-    assert info is not None, name
-    return info.kind

@@ -1,4 +1,4 @@
-"""Minifiers: one module per engine, each exposing ``minify(text) -> text``.
+"""Minifiers: one module per engine, each exposing ``minify(text, options=None) -> text``.
 
 An engine raises :class:`MinifyError` (message, input line) when it fails or when its
 guard finds a literal it damaged. Engines are found through the filter registry
@@ -12,9 +12,12 @@ from .css_scan import css_chunks, scan_css
 from .guard import MinifyError
 from .join import join_js
 from .js_scan import scan_js
+from .options import NO_OPTIONS, MinifyOptions
 
 __all__ = [
+    "NO_OPTIONS",
     "MinifyError",
+    "MinifyOptions",
     "css_chunks",
     "css_protected",
     "join_js",
@@ -23,12 +26,17 @@ __all__ = [
 ]
 
 
-def minify(text: str, engine: str) -> str:
-    """Minify ``text`` with the registered engine ``engine`` (jsmin, cssmin, ...)."""
-    info = lookup(engine)
+def minify(
+    text: str, engine: str, kind: str | None = None, options: MinifyOptions | None = None
+) -> str:
+    """Minify ``text`` with the registered engine ``engine`` (jsmin, cssmin, ...).
+
+    ``kind`` ("js" or "css") picks the engine of a name registered for both (``minify``).
+    """
+    info = lookup(engine, kind)
     if info is None or info.role != "minifier":
-        raise ValueError(f"unknown minifier {engine!r}")
-    result: str = info.load().minify(text)
+        raise ValueError(f"unknown minifier {engine!r}" + (f" for {kind}" if kind else ""))
+    result: str = info.load().minify(text, options or NO_OPTIONS)
     return result
 
 

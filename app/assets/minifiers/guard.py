@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from .options import MinifyOptions
+
 
 class MinifyError(Exception):
     """Minification failed or would have changed the meaning of the code.
@@ -128,11 +130,12 @@ def guarded(
     run: Callable[[str], str],
     scan: Scanner,
     hide: Callable[[list[Span]], list[Span]] = lambda spans: spans,
-) -> Callable[[str], str]:
+) -> Callable[..., str]:
     """``run`` wrapped: ``hide(scan(text))`` spans replaced by placeholders while it
-    runs, restored after, and every literal verified in order."""
+    runs, restored after, and every literal verified in order. The options (browser
+    targets) mean nothing to these engines and are ignored."""
 
-    def minify(source: str) -> str:
+    def minify(source: str, options: MinifyOptions | None = None) -> str:
         spans = scan(source)
         prefix = _placeholder_prefix(source, "MINPH")
         protected, originals = _protect(source, hide(spans), prefix)

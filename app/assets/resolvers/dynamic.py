@@ -52,8 +52,10 @@ class DynamicResolver:
         dev: bool,
         cache_dir: Path | None = None,
         file_events: bool = True,
+        browsers: tuple[str, ...] = (),
     ) -> None:
         self._load_path = load_path
+        self.browsers = browsers
         self.static = load_path().static
         self.minify = minify
         self.dev = dev
@@ -166,7 +168,12 @@ class DynamicResolver:
         started = time.time_ns()
         try:
             compiled = compile_bundle(
-                spec, name, minify=self.minify, dev=self.dev, cache=self.cache
+                spec,
+                name,
+                minify=self.minify,
+                dev=self.dev,
+                cache=self.cache,
+                browsers=self.browsers,
             )
         except AssetError as exc:
             return self._failed_build(spec, name, old, exc, started)
