@@ -168,6 +168,7 @@ def build(
                 new = Manifest(dict(sorted({**kept, **fresh}.items())), old.previous)
             else:
                 new = old.successor(dict(sorted(fresh.items())), keep)
+            new = _with_groups(spec, new)
             if new != old or manifest_mod.load_bytes(mpath) != new.to_json():
                 manifest_mod.save(mpath, new)
     except OSError as exc:
@@ -176,6 +177,13 @@ def build(
         for r in results:
             report(r)
     return new
+
+
+def _with_groups(spec: Spec, manifest: Manifest) -> Manifest:
+    """The spec's containers (whose parts are built) and each bundle's ``extra``."""
+    groups = {n: m for n, m in sorted(spec.groups.items()) if all(x in manifest.bundles for x in m)}
+    extra = {n: dict(b.extra) for n, b in sorted(spec.bundles.items()) if b.extra}
+    return Manifest(manifest.bundles, manifest.previous, groups, extra)
 
 
 def _write_error(exc: OSError, gen: Path) -> BuildError:

@@ -67,11 +67,19 @@ class Manifest:
     bundles: dict[str, Entry]
     # Older builds kept for rolling deploys, newest first.
     previous: tuple[dict[str, Entry], ...] = field(default=())
+    # Bundles without an output that templates name: the bundles each links, in order.
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # webassets' ``extra`` of a bundle (EXTRA in the ``{% assets %}`` tag).
+    extra: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         doc: dict[str, Any] = {"version": VERSION, "bundles": _dump(self.bundles)}
         if self.previous:
             doc["previous"] = [_dump(b) for b in self.previous]
+        if self.groups:
+            doc["groups"] = {n: list(m) for n, m in self.groups.items()}
+        if self.extra:
+            doc["extra"] = self.extra
         return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
     def builds(self) -> tuple[dict[str, Entry], ...]:
@@ -87,11 +95,17 @@ class Manifest:
         previous = self.previous
         if self.bundles and _files(self.bundles) != _files(bundles):
             previous = (self.bundles, *self.previous)
-        return Manifest(bundles, previous[: max(keep, 0)])
+        return Manifest(bundles, previous[: max(keep, 0)], self.groups, self.extra)
 
     def updated(self, bundles: dict[str, Entry]) -> Manifest:
         """The same build with some bundles rebuilt (``build <bundle>``): no new history."""
-        return Manifest({**self.bundles, **bundles}, self.previous)
+        return Manifest({**self.bundles, **bundles}, self.previous, self.groups, self.extra)
+
+    def members(self, name: str) -> tuple[str, ...] | None:
+        """The built bundles a template naming ``name`` links; None when unknown."""
+        if name in self.bundles:
+            return (name,)
+        return self.groups.get(name)
 
 
 def _files(bundles: dict[str, Entry]) -> dict[str, str]:
@@ -157,6 +171,25 @@ def _entries(raw: Any, where: str) -> dict[str, Entry]:
     return {str(name): _entry(str(name), e, where) for name, e in raw.items()}
 
 
+def _groups(raw: Any, bundles: dict[str, Entry]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(raw, dict):
+        raise ValueError("'groups' must be an object")
+    out = {}
+    for name, members in raw.items():
+        if not isinstance(members, list) or not all(m in bundles for m in members):
+            raise ValueError(f"group '{name}' must list built bundles")
+        out[str(name)] = tuple(members)
+    return out
+
+
+def _extra(raw: Any) -> dict[str, dict[str, str]]:
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, dict) and all(isinstance(x, str) for x in v.values()) for v in raw.values()
+    ):
+        raise ValueError("'extra' must map bundle names to objects of strings")
+    return {str(n): {str(k): v for k, v in e.items()} for n, e in raw.items()}
+
+
 def load(path: str | os.PathLike[str]) -> Manifest:
     """Read a manifest; raises :class:`ManifestError` saying how to regenerate it."""
     path = Path(path)
@@ -192,9 +225,12 @@ def parse(data: bytes, where: str) -> Manifest:
         previous = doc.get("previous", [])
         if not isinstance(previous, list):
             raise ValueError("'previous' must be a list")
+        bundles = _entries(doc.get("bundles"), "bundles")
         return Manifest(
-            _entries(doc.get("bundles"), "bundles"),
+            bundles,
             tuple(_entries(p, "previous") for p in previous),
+            _groups(doc.get("groups", {}), bundles),
+            _extra(doc.get("extra", {})),
         )
     except (ValueError, TypeError, OverflowError) as exc:
         raise ManifestError(f"invalid manifest: {exc}; {fix}", file=where) from None

@@ -113,7 +113,19 @@ class DynamicResolver:
         return self._current(self._epoch())
 
     def names(self) -> list[str]:
-        return list(self.spec().outputs)
+        spec = self.spec()
+        return [*spec.outputs, *spec.groups]
+
+    def members(self, name: str) -> tuple[str, ...]:
+        spec = self.spec()
+        try:
+            return spec.members(name)
+        except KeyError:
+            known = ", ".join(spec.outputs) or "none"
+            raise MissingBundleError(f"unknown bundle '{name}' (declared: {known})") from None
+
+    def extra(self, name: str) -> dict[str, str]:
+        return self.spec().extra(name)
 
     def errors(self) -> list[AssetError]:
         errs = [self.live_spec.error] if self.live_spec.error else []
