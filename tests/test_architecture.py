@@ -86,7 +86,6 @@ def test_webassets_is_imported_by_the_bridge_only() -> None:
         "bridge/bundle.py",
         "bridge/tag.py",
         "bridge/registered.py",
-        "bridge/templates.py",
         "cli.py",
     }
 

@@ -105,7 +105,7 @@ def _sibling_problems(static: Path, name: str, rel: str, body: bytes) -> list[st
 
 def template_problems(spec: Spec, template_dirs: list[Path]) -> list[str]:
     """Templates naming unknown bundles, or linking bundled sources with raw url_for."""
-    known = set(spec.outputs)
+    known = set(spec.outputs) | set(spec.groups)
     bundled = {f: n for n in spec.outputs for f in spec.files(n)}
     problems = []
     for folder in template_dirs:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import changes, deps
 from ..bridge.bundle import compile_bundle
@@ -22,6 +23,9 @@ from ..load_path import LoadPath
 from ..manifest import Entry
 from .dev_outputs import DevOutputs
 from .live_spec import LiveSpec
+
+if TYPE_CHECKING:
+    from ..bridge.app_spec import AppDeclarations
 
 
 @dataclass
@@ -49,6 +53,7 @@ class DynamicResolver:
         dev: bool,
         cache_dir: Path | None = None,
         file_events: bool = True,
+        declarations: Callable[[], AppDeclarations] | None = None,
     ) -> None:
         self._load_path = load_path
         self.static = load_path().static
@@ -63,7 +68,7 @@ class DynamicResolver:
         self._gate: changes.ChangeGate | None = None
         self._gate_ready = False
         self._config_folder = config_path.parent
-        self.live_spec = LiveSpec(config_path, load_path, self._fingerprint)
+        self.live_spec = LiveSpec(config_path, load_path, self._fingerprint, declarations)
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._built: dict[str, _Built] = {}
