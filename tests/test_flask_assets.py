@@ -10,7 +10,6 @@ production (every URL answers 200), and ``check`` passes right after ``build``.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path

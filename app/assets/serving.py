@@ -59,6 +59,6 @@ def _no_hidden(view: Callable[..., Any]) -> Callable[..., Any]:
     def static(filename: str) -> Any:
         if any(part.startswith(".") for part in filename.split("/")):
             abort(404)
-        return view(filename)
+        return view(filename=filename)
 
     return static
