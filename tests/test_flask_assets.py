@@ -10,6 +10,7 @@ production (every URL answers 200), and ``check`` passes right after ``build``.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +142,8 @@ SHAPES = [
     ),
     Shape(
         "cssrewrite_with_images",
-        "css:\n  contents: [css/app.css]\n  filters: cssrewrite,cssutils\n  output: css/packed.css\n",
+        "css:\n  contents: [css/app.css]\n  filters: cssrewrite,cssutils\n"
+        "  output: css/packed.css\n",
         ["static/css/app.css"],
         ["css"],
         notes=["filter 'cssrewrite' has nothing to do here"],
@@ -313,3 +315,98 @@ def test_refusals_are_one_line_with_the_way_out(
     assert len(lines) == 1, result.output
     assert lines[0].startswith("assets.yml:3: bundle 'b': ") or "assets.yml:3:" in lines[0]
     assert message in lines[0], lines[0]
+
+
+def _load_error(tmp_path: Path, text: str) -> str:
+    from app.assets.declare import load_spec
+    from app.assets.errors import ConfigError
+
+    root = make_project(tmp_path / "site", Shape("x", text, ["static/js/main.js"], []))
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as info:
+        load_spec(root / "assets.yml", root / "static")
+    assert time.monotonic() - started < 5
+    message = str(info.value)
+    assert "\n" not in message and "assets.yml:" in message
+    return message
+
+
+def test_yaml_aliases_cannot_blow_up(tmp_path: Path) -> None:
+    # Each bundle holds its predecessor nine times, as inline bundles: 9**8 entries.
+    lines = ["a: &a {contents: [" + ", ".join(["js/main.js"] * 9) + "]}"]
+    for prev, name in zip("abcdefg", "bcdefgh", strict=True):
+        lines.append(f"{name}: &{name} {{contents: [" + ", ".join([f"*{prev}"] * 9) + "]}")
+    text = "\n".join(lines) + "\nall:\n  contents: [*h]\n  output: gen/all.js\n"
+    assert len(text) < 706
+    assert "expands to more than 20,000" in _load_error(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("gen/.app.js", "may use only letters, digits and '._-/'"),
+        ("gen/app?v.js", "may use only letters, digits and '._-/'"),
+        ('"gen/a\\0b.js"', "may use only letters, digits and '._-/'"),
+        ("gen/" + "a" * 256 + ".js", "a path segment is over 255 bytes"),
+        ("../app.js", "must be a relative path inside static/"),
+    ],
+    ids=["leading-dot", "query", "nul", "long-segment", "dotdot"],
+)
+def test_output_names_are_plain(tmp_path: Path, output: str, message: str) -> None:
+    text = f"js:\n  contents: [js/main.js]\n  output: {output}\n"
+    got = _load_error(tmp_path, text)
+    assert message in got and ":3: bundle 'js':" in got, got
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("http://code.jquery.com/jquery.js", "remote files are not bundled; vendor the file"),
+        ("//cdn.example.com/x.js", "remote files are not bundled; vendor the file"),
+        ("../secret.js", "outside static/"),
+    ],
+)
+def test_sources_outside_are_refused_with_the_way_out(
+    tmp_path: Path, source: str, message: str
+) -> None:
+    got = _load_error(tmp_path, f"js:\n  contents: ['{source}']\n  output: gen/js.js\n")
+    assert message in got, got
+
+
+def test_mixing_css_and_js_into_one_file_is_still_an_error(tmp_path: Path) -> None:
+    text = "x:\n  contents: [js/main.js, css/a.css]\n  output: gen/x.js\n"
+    root = tmp_path / "site"
+    (root / "static" / "css").mkdir(parents=True)
+    (root / "static" / "css" / "a.css").write_text("a{}")
+    got = _load_error(tmp_path, text)
+    assert "mixes CSS and JS" in got
+
+
+def test_python_registered_bundles_join_the_spec(tmp_path: Path) -> None:
+    from flask_assets import Bundle, Environment
+
+    shape = Shape(
+        "python",
+        "yaml_css:\n  contents: [css/a.css]\n  filters: cssmin\n  output: css/a.css\n",
+        ["static/css/a.css", "static/js/a.js", "static/js/b.js"],
+        ["yaml_css", "js_all", "js_nested"],
+    )
+    root = make_project(tmp_path / "site", shape)
+
+    def register(app: Flask, root: Path) -> None:
+        env = Environment(app)  # after AssetPipeline(app), as an app's own code would
+        inner = Bundle("js/a.js", filters="uglifyjs")
+        env.register("js_all", Bundle(inner, "js/b.js", filters="jsmin", output="gen/packed.js"))
+        env.register("js_nested", Bundle(env["js_all"], output="js/nested.js"))
+
+    shape.setup = register
+    dev = page_urls(app_for(root, shape, ASSETS_AUTO_BUILD=True))
+    runner = app_for(root, shape, ASSETS_AUTO_BUILD=True).test_cli_runner()
+    built = runner.invoke(assets, ["build"])
+    assert built.exit_code == 0, built.output
+    assert "js_all" in built.output and "gen/packed." in built.output
+    assert runner.invoke(assets, ["check"]).exit_code == 0
+    exported = runner.invoke(assets, ["export-yaml"]).output
+    assert "js_all:" in exported and "js_nested:" in exported and "- js_all" in exported
+    prod = page_urls(app_for(root, shape, ASSETS_AUTO_BUILD=False))
+    assert len(prod) == len(dev) == 3

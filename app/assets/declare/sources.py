@@ -42,6 +42,12 @@ class Sources:
     def expand(self, value: Value, bundle: str) -> list[str]:
         """The logical paths of the files a source (or glob) names, normalized."""
         pattern, line = value.text, value.line
+        if "://" in pattern or pattern.startswith("//"):
+            message = (
+                f"source '{pattern}' is a remote URL: remote files are not bundled; "
+                "vendor the file into static/ and name it here"
+            )
+            raise self.error(message, line, bundle)
         if os.path.isabs(pattern) or pattern.startswith("~"):
             raise self.error(f"source '{pattern}' must be relative to static/", line, bundle)
         matches = self.glob(pattern, line, bundle) if _GLOB_CHARS.search(pattern) else [pattern]
