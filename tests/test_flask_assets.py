@@ -410,3 +410,20 @@ def test_python_registered_bundles_join_the_spec(tmp_path: Path) -> None:
     assert "js_all:" in exported and "js_nested:" in exported and "- js_all" in exported
     prod = page_urls(app_for(root, shape, ASSETS_AUTO_BUILD=False))
     assert len(prod) == len(dev) == 3
+
+
+@pytest.mark.parametrize("assets_debug", [False, True])
+def test_invalid_yaml_in_development_is_the_overlay_not_a_500(
+    project: Path, assets_debug: bool
+) -> None:
+    (project / "assets.yml").write_text("css_all:\n  contents: [scss/main.scss]\n  filter: x\n")
+    app = create_app(
+        {"PROJECT_ROOT": str(project), "ASSETS_AUTO_BUILD": True, "ASSETS_DEBUG": assets_debug}
+    )
+    app.debug = True  # the overlay shows sources: only with debug on
+    for page in ("/", "/about"):  # bundle_tags, and the {% assets %} tag
+        response = app.test_client().get(page)
+        assert response.status_code == 200
+        assert "did you mean &#39;filters&#39;" in response.get_data(as_text=True) or (
+            "did you mean 'filters'" in response.get_data(as_text=True)
+        )

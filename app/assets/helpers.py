@@ -36,8 +36,20 @@ def bundle_entry(name: str, pipeline: Pipeline | None = None) -> Entry | None:
 
 
 def members(name: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
-    """The built bundles a template naming ``name`` links: itself, or a container's parts."""
-    return (pipeline or current()).resolver.members(name)
+    """The built bundles a template naming ``name`` links: itself, or a container's parts.
+
+    In development an ``assets.yml`` that does not load yet gives ``(name,)``: the page
+    renders and the overlay shows the error.
+    """
+    pipeline = pipeline or current()
+    try:
+        return pipeline.resolver.members(name)
+    except MissingBundleError:
+        raise
+    except AssetError:
+        if pipeline.settings.auto_build:
+            return (name,)
+        raise
 
 
 def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None:
@@ -50,7 +62,10 @@ def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None
     settings = pipeline.settings
     if not (settings.assets_debug and settings.auto_build):
         return None
-    spec = pipeline.resolver.spec()
+    try:
+        spec = pipeline.resolver.spec()
+    except AssetError:
+        return None  # assets.yml does not load: bundle_entry gives the overlay its error
     if spec is None or name not in spec.outputs:
         pipeline.resolver.entry(name)  # raises MissingBundleError naming it
     assert spec is not None  # auto-build: the dynamic resolver has the declarations

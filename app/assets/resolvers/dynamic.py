@@ -130,7 +130,10 @@ class DynamicResolver:
             raise MissingBundleError(f"unknown bundle '{name}' (declared: {known})") from None
 
     def extra(self, name: str) -> dict[str, str]:
-        return self.spec().extra(name)
+        try:
+            return self.spec().extra(name)
+        except AssetError:
+            return {}  # assets.yml does not load: the overlay shows why
 
     def errors(self) -> list[AssetError]:
         errs = [self.live_spec.error] if self.live_spec.error else []
