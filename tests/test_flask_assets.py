@@ -418,7 +418,12 @@ def test_invalid_yaml_in_development_is_the_overlay_not_a_500(
 ) -> None:
     (project / "assets.yml").write_text("css_all:\n  contents: [scss/main.scss]\n  filter: x\n")
     app = create_app(
-        {"PROJECT_ROOT": str(project), "ASSETS_AUTO_BUILD": True, "ASSETS_DEBUG": assets_debug}
+        {
+            "PROJECT_ROOT": str(project),
+            "ASSETS_AUTO_BUILD": True,
+            "ASSETS_DEBUG": assets_debug,
+            "DEBUG": True,
+        }
     )
     app.debug = True  # the overlay shows sources: only with debug on
     for page in ("/", "/about"):  # bundle_tags, and the {% assets %} tag
