@@ -432,3 +432,21 @@ def test_invalid_yaml_in_development_is_the_overlay_not_a_500(
         assert "did you mean &#39;filters&#39;" in response.get_data(as_text=True) or (
             "did you mean 'filters'" in response.get_data(as_text=True)
         )
+
+
+def test_check_reports_a_template_inline_bundle_not_built(tmp_path: Path) -> None:
+    shape = next(s for s in SHAPES if s.name == "template_inline_bundle")
+    root = make_project(tmp_path / "site", shape)
+    runner = app_for(root, shape, ASSETS_AUTO_BUILD=True).test_cli_runner()
+    assert runner.invoke(assets, ["build"]).exit_code == 0
+    page = root / "templates" / "page.html"
+    page.write_text(
+        page.read_text() + '{% assets output="gen/new.js", "js/a.js" %}{{ ASSET_URL }}'
+        "{% endassets %}\n"
+    )
+    runner = app_for(root, shape, ASSETS_AUTO_BUILD=True).test_cli_runner()
+    result = runner.invoke(assets, ["check"])
+    assert result.exit_code == 1
+    assert "bundle 'gen/new.js': not built" in result.output, result.output
+    assert runner.invoke(assets, ["build"]).exit_code == 0
+    assert runner.invoke(assets, ["check"]).exit_code == 0

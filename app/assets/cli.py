@@ -192,6 +192,7 @@ def watch_command() -> None:
             cache_dir=settings.cache_dir,
             echo=lambda line: click.echo(line, err=line.startswith("error:")),
             report=_report,
+            loader=pipeline.load_spec,
         )
     except KeyboardInterrupt:
         click.echo("stopped")

@@ -113,8 +113,14 @@ def watch(
     report: Callable[[builder.Result], None],
     cache_dir: Path | None = None,
     stop: threading.Event | None = None,
+    loader: Callable[[], Spec] | None = None,
 ) -> None:
-    """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C)."""
+    """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C).
+
+    ``loader`` gives the spec (the app's: Python and template bundles too); by default
+    ``config`` alone.
+    """
+    load = loader or (lambda: load_spec(config, load_path))
     stop = stop or threading.Event()
     static = load_path.static
     handler = SaveTracker(static, config)
@@ -124,7 +130,7 @@ def watch(
     observer.schedule(handler, str(config.parent), recursive=False)
     observer.start()
     try:
-        _build(config, load_path, None, static_url, keep, echo, report, cache_dir)
+        _build(load, config, load_path, None, static_url, keep, echo, report, cache_dir)
         echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
         seen = handler.generation
         while not stop.is_set():
@@ -134,13 +140,14 @@ def watch(
             seen = now
             handler.settle()  # an editor's save is often several events
             paths = handler.take()
-            _build(config, load_path, paths, static_url, keep, echo, report, cache_dir)
+            _build(load, config, load_path, paths, static_url, keep, echo, report, cache_dir)
     finally:
         observer.stop()
         observer.join()
 
 
 def _build(
+    load: Callable[[], Spec],
     config: Path,
     load_path: LoadPath,
     paths: set[Path] | None,
@@ -151,7 +158,7 @@ def _build(
     cache_dir: Path | None,
 ) -> None:
     try:
-        spec = load_spec(config, load_path)
+        spec = load()
         names = None
         if paths is not None and config.resolve() not in paths:
             try:
