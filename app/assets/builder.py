@@ -108,9 +108,13 @@ def select(spec: Spec, names: Iterable[str] | None) -> list[str]:
     for n in names:
         if n not in spec.bundles:
             raise MissingBundleError(f"unknown bundle '{n}' (declared: {', '.join(built)})")
+        if n in spec.groups:
+            out += [p for p in spec.groups[n] if p not in out]  # a container: its parts
+            continue
         if n not in built:
             raise MissingBundleError(f"bundle '{n}' has no 'output'; it is only nested")
-        out.append(n)
+        if n not in out:
+            out.append(n)
     return out
 
 

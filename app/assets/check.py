@@ -44,6 +44,14 @@ def stale_bundles(spec: Spec, manifest_path: Path, static_url: str = "/static") 
     for name in manifest.bundles:
         if name not in spec.outputs:
             problems.append(f"bundle '{name}': in the manifest but no longer declared; rebuild")
+    for name, parts in spec.groups.items():
+        if manifest.groups.get(name) != parts:
+            problems.append(f"bundle '{name}': the parts it links changed; {REBUILD}")
+    for name in manifest.groups.keys() - spec.groups.keys():
+        problems.append(f"bundle '{name}': in the manifest but no longer declared; rebuild")
+    extra = {n: dict(b.extra) for n, b in spec.bundles.items() if b.extra}
+    if manifest.extra != extra:
+        problems.append(f"the bundles' 'extra' values changed; {REBUILD}")
     return problems
 
 
