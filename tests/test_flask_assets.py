@@ -466,3 +466,39 @@ def test_build_a_container_by_name_builds_its_parts(tmp_path: Path) -> None:
     (root / "assets.yml").write_text(shape.yaml.replace("    - vendor/jquery.min.js\n", ""))
     result = runner.invoke(assets, ["check"])
     assert result.exit_code == 1 and "bundle 'vendor': the parts it links changed" in result.output
+
+
+def test_from_yaml_and_from_module_bundles_join(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flask_assets import Environment
+
+    shape = Shape(
+        "loaders",
+        "yaml_js:\n  contents: [js/a.js]\n  output: js/y.js\n",
+        ["static/js/a.js", "static/js/b.js", "static/css/c.css"],
+        ["yaml_js", "other_js", "module_css"],
+    )
+    root = make_project(tmp_path / "site", shape)
+    (root / "other.yml").write_text(
+        "other_js:\n  contents: [js/b.js]\n  filters: jsmin\n  output: js/other.js\n"
+    )
+    (tmp_path / "my_bundles.py").write_text(
+        "from webassets import Bundle\n"
+        "module_css = Bundle('css/c.css', filters='cssmin', output='css/m.css')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def register(app: Flask, root: Path) -> None:
+        env = Environment(app)
+        env.from_yaml(str(root / "other.yml"))
+        env.from_module("my_bundles")
+
+    shape.setup = register
+    page_urls(app_for(root, shape, ASSETS_AUTO_BUILD=True))
+    runner = app_for(root, shape, ASSETS_AUTO_BUILD=True).test_cli_runner()
+    built = runner.invoke(assets, ["build"])
+    assert built.exit_code == 0, built.output
+    assert "other_js" in built.output and "module_css" in built.output
+    assert runner.invoke(assets, ["check"]).exit_code == 0
+    assert len(page_urls(app_for(root, shape, ASSETS_AUTO_BUILD=False))) == 3
