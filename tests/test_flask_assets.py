@@ -502,3 +502,12 @@ def test_from_yaml_and_from_module_bundles_join(
     assert "other_js" in built.output and "module_css" in built.output
     assert runner.invoke(assets, ["check"]).exit_code == 0
     assert len(page_urls(app_for(root, shape, ASSETS_AUTO_BUILD=False))) == 3
+
+
+def test_yaml_aliases_of_long_filter_lists_cannot_blow_up(tmp_path: Path) -> None:
+    text = (
+        "f: &f {contents: [js/main.js], filters: [" + ", ".join(["jsmin"] * 200) + "]}\n"
+        "g: &g {contents: [" + ", ".join(["*f"] * 200) + "]}\n"
+        "all:\n  contents: [*g, *g, *g]\n  output: gen/all.js\n"
+    )
+    assert "expands to more than 20,000" in _load_error(tmp_path, text)

@@ -143,6 +143,11 @@ class _Reader:
         else:
             items = cnode.value if isinstance(cnode, yaml.SequenceNode) else [cnode]
         inside = inside | {id(node)}
+        for key in ("filters", "depends", "extra"):  # lists an alias may repeat too
+            value = fields.get(key)
+            if isinstance(value, yaml.SequenceNode | yaml.MappingNode):
+                for _ in value.value:
+                    self.count(value)
         return Draft(
             name,
             line,
