@@ -8,6 +8,7 @@ or killed build therefore leaves the previous build serving.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -187,7 +188,7 @@ def _with_groups(spec: Spec, manifest: Manifest) -> Manifest:
     """The spec's containers (whose parts are built) and each bundle's ``extra``."""
     groups = {n: m for n, m in sorted(spec.groups.items()) if all(x in manifest.bundles for x in m)}
     extra = {n: dict(b.extra) for n, b in sorted(spec.bundles.items()) if b.extra}
-    return Manifest(manifest.bundles, manifest.previous, groups, extra)
+    return dataclasses.replace(manifest, groups=groups, extra=extra)
 
 
 def _write_error(exc: OSError, gen: Path) -> BuildError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +95,11 @@ class Manifest:
         previous = self.previous
         if self.bundles and _files(self.bundles) != _files(bundles):
             previous = (self.bundles, *self.previous)
-        return Manifest(bundles, previous[: max(keep, 0)], self.groups, self.extra)
+        return replace(self, bundles=bundles, previous=previous[: max(keep, 0)])
 
     def updated(self, bundles: dict[str, Entry]) -> Manifest:
         """The same build with some bundles rebuilt (``build <bundle>``): no new history."""
-        return Manifest({**self.bundles, **bundles}, self.previous, self.groups, self.extra)
+        return replace(self, bundles={**self.bundles, **bundles})
 
     def members(self, name: str) -> tuple[str, ...] | None:
         """The built bundles a template naming ``name`` links; None when unknown."""
@@ -229,8 +229,8 @@ def parse(data: bytes, where: str) -> Manifest:
         return Manifest(
             bundles,
             tuple(_entries(p, "previous") for p in previous),
-            _groups(doc.get("groups", {}), bundles),
-            _extra(doc.get("extra", {})),
+            groups=_groups(doc.get("groups", {}), bundles),
+            extra=_extra(doc.get("extra", {})),
         )
     except (ValueError, TypeError, OverflowError) as exc:
         raise ManifestError(f"invalid manifest: {exc}; {fix}", file=where) from None
