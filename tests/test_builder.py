@@ -55,8 +55,8 @@ def test_build_writes_hashed_files_report_and_manifest(project: Path) -> None:
     manifest = read_manifest(project)
     outputs = declared_outputs(project)
 
-    # Exactly the contract's format.
-    assert set(manifest) == {"version", "bundles"}
+    # Exactly the contract's format (plus the digested static files).
+    assert set(manifest) == {"version", "bundles", "files"}
     assert manifest["version"] == 1
     assert set(manifest["bundles"]) == BUNDLES == set(outputs)
 

@@ -124,7 +124,7 @@ def test_clean_keeps_current_and_assets_keep_previous_builds(
         r = run_flask(project, "assets", "build", FLASK_ASSETS_KEEP="2")
         assert r.returncode == 0, r.stderr
         builds.append(read_manifest(project)["bundles"])
-        images.append("gen/" + hashed_name("leaf.svg", (static / "img/leaf.svg").read_bytes()))
+        images.append("gen/img/" + hashed_name("leaf.svg", (static / "img/leaf.svg").read_bytes()))
     assert all(builds[i] != builds[i + 1] for i in range(4)), "each edit makes a new build"
     assert len(set(images)) == 3
 
@@ -281,7 +281,7 @@ def test_gunicorn_serves_the_built_site(built: Path, tmp_path: Path) -> None:
         urls = dict(refs)
         css_url = manifest["css_all"]["url"]
         css = (static / manifest["css_all"]["file"]).read_text()
-        image = hashed_name("leaf.svg", (static / "img/leaf.svg").read_bytes())
+        image = "img/" + hashed_name("leaf.svg", (static / "img/leaf.svg").read_bytes())
         assert f'url("{image}")' in css
         urls[urljoin(css_url, image)] = sri((static / "img/leaf.svg").read_bytes())
 

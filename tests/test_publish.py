@@ -504,3 +504,31 @@ def test_publish_refuses_a_build_with_a_missing_file(built: Path, s3: str, bucke
         publish(built / "static", Target(bucket, endpoint_url=s3))
     assert css in str(info.value)
     assert stored(s3, bucket) == set()
+
+
+def test_publish_uploads_digested_static_files_with_their_types(
+    project: Path, s3: str, bucket: str, make_app: Callable[..., Flask]
+) -> None:
+    static = project / "static"
+    (static / "img/photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    build_project(project)
+    files = read_manifest(project)["files"]
+    client = make_client(s3)
+    publish(static, Target(bucket, endpoint_url=s3), client=client)
+    keys = stored(s3, bucket)
+    expected = {"img/leaf.svg": "image/svg+xml", "img/photo.png": "image/png"}
+    for logical, ctype in expected.items():
+        rel = files[logical]["file"]
+        obj = client.get_object(Bucket=bucket, Key=f"static/{rel}")
+        assert obj["Body"].read() == (static / logical).read_bytes()
+        assert obj["ContentType"] == ctype
+        assert obj["CacheControl"] == FOREVER
+    svg, png = files["img/leaf.svg"]["file"], files["img/photo.png"]["file"]
+    assert {f"static/{svg}.br", f"static/{svg}.gz"} <= keys
+    assert not {f"static/{png}.br", f"static/{png}.gz"} & keys, "PNG is not compressed"
+    # What an app server under ASSETS_URL links is exactly what was uploaded.
+    cdn = f"{s3}/{bucket}/static"
+    page = make_app(project, ASSETS_AUTO_BUILD=False, ASSETS_URL=cdn).test_client().get("/gallery")
+    assert f'src="{cdn}/{svg}"' in page.text
+    status, body = http_get(f"{cdn}/{svg}")
+    assert status == 200 and body == (static / "img/leaf.svg").read_bytes()

@@ -51,7 +51,7 @@ def decode(body: bytes, encoding: str | None) -> bytes:
 
 def leaf_url_asset(root: Path) -> str:
     """static/-relative path of the hashed copy of img/leaf.svg that the CSS points at."""
-    return "gen/" + hashed_name("leaf.svg", (root / "static/img/leaf.svg").read_bytes())
+    return "gen/img/" + hashed_name("leaf.svg", (root / "static/img/leaf.svg").read_bytes())
 
 
 def outputs(root: Path) -> list[str]:
@@ -212,16 +212,19 @@ def test_variants_that_are_not_smaller_are_skipped(
 # --- 3. url() in CSS ------------------------------------------------------------------------
 
 
-def test_css_url_points_at_a_hashed_copy_beside_the_css(built: Path, client: FlaskClient) -> None:
+def test_css_url_points_at_the_digested_copy_of_the_file(built: Path, client: FlaskClient) -> None:
+    """One mechanism: the url() target is the same copy url_for('static', ...) links."""
     static = built / "static"
-    entry = read_manifest(built)["bundles"]["css_all"]
+    manifest = read_manifest(built)
+    entry = manifest["bundles"]["css_all"]
     css = (static / entry["file"]).read_text()
     urls = re.findall(r"""url\(\s*["']?([^"')]+)""", css)
-    expected = hashed_name("leaf.svg", (static / "img/leaf.svg").read_bytes())
+    expected = "img/" + hashed_name("leaf.svg", (static / "img/leaf.svg").read_bytes())
     assert urls == [expected], "relative to the CSS's own folder (gen/), under a hashed name"
     assert "../img" not in css
     target = urljoin(entry["url"], urls[0])
-    assert target == f"/static/gen/{expected}"
+    assert target == f"/static/gen/{expected}" == manifest["files"]["img/leaf.svg"]["url"]
+    assert entry["assets"] == [f"gen/{expected}"]
     r = client.get(target)
     assert r.status_code == 200
     assert r.data == (static / "img/leaf.svg").read_bytes()
@@ -242,7 +245,7 @@ def test_changing_only_the_image_changes_the_css_hash(built: Path) -> None:
     assert "img/leaf.svg" in after["css_all"]["sources"]
     for name in ("css_gallery", "js_all", "js_lib", "js_gallery"):
         assert after[name] == before[name], f"{name} does not use the image"
-    new_name = hashed_name("leaf.svg", svg.read_bytes())
+    new_name = "img/" + hashed_name("leaf.svg", svg.read_bytes())
     assert f'url("{new_name}")' in (static / after["css_all"]["file"]).read_text()
     assert (static / "gen" / new_name).read_bytes() == svg.read_bytes()
 

@@ -25,8 +25,9 @@ from .cache import Cache, memo
 from .compiled import Compiled
 from .declare import OUTPUT_DIR, Spec, display_path
 from .errors import BuildError, MissingBundleError
-from .manifest import Entry, Manifest
+from .manifest import Entry, FileEntry, Manifest
 from .output import LOCK_NAME, TMP_PREFIX, build_lock, remove_temporaries, variants, write_output
+from .static_files import Digester, to_digest, url_targets
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -41,12 +42,12 @@ class Result:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A compiled bundle, its manifest entry, and the compressed siblings to write:
-    ``siblings[file]`` for the output and each url() file (None: right on disk)."""
+    """A compiled bundle, its manifest entry, and the compressed siblings of its output
+    (None: right on disk). Its url() files are digested with every static file."""
 
     compiled: Compiled
     entry: Entry
-    siblings: dict[str, dict[str, bytes | None]]
+    siblings: dict[str, bytes | None]
     seconds: float
 
 
@@ -60,12 +61,7 @@ def _prepare(
     output = spec.bundles[name].output
     assert output is not None  # select() keeps bundles with an output
     entry = Entry.of(compiled, output, static_url)
-    static = spec.static_folder
-    cached = memo(cache, "compress")
-    bodies = [compiled.data, *(data for _, data in compiled.assets)]
-    siblings = {
-        f: variants(static / f, d, cached) for f, d in zip(entry.files(), bodies, strict=True)
-    }
+    siblings = variants(spec.static_folder / entry.file, compiled.data, memo(cache, "compress"))
     return Prepared(compiled, entry, siblings, time.perf_counter() - t0)
 
 
@@ -119,13 +115,28 @@ def select(spec: Spec, names: Iterable[str] | None) -> list[str]:
     return out
 
 
-def _write(static: Path, p: Prepared) -> int:
-    """url() files first, then the output naming them; returns the output's gzip size."""
-    bodies = [p.compiled.data, *(data for _, data in p.compiled.assets)]
-    gz = 0
-    for rel, data in reversed(list(zip(p.entry.files(), bodies, strict=True))):
-        gz = write_output(static / rel, data, p.siblings[rel])
-    return gz
+def _digest_files(
+    spec: Spec,
+    compiled: list[Prepared],
+    bundles: dict[str, Entry],
+    linked: Iterable[str],
+    static_url: str,
+    cache_dir: Path | None,
+) -> dict[str, FileEntry]:
+    """Digest every static file, url() files included (``static_files``)."""
+    url_files = {lg: rel for p in compiled for lg, rel, _ in p.compiled.assets}
+    for entry in bundles.values():
+        url_files.update({s: "" for s in url_targets(entry) if s not in url_files})
+    cache = Cache(cache_dir) if cache_dir else None
+    digester = Digester(spec.static_folder, static_url, cache_dir, memo(cache, "compress"))
+    files = digester.digest_all(to_digest(spec, bundles, url_files, linked))
+    for logical, rel in url_files.items():
+        if rel and files[logical].file != rel:
+            raise BuildError(
+                "changed during the build; run it again",
+                file=display_path(spec.load_path.path(logical)),
+            )
+    return files
 
 
 def build(
@@ -138,8 +149,12 @@ def build(
     report: Callable[[Result], None] | None = None,
     cache_dir: Path | None = None,
     jobs: int | None = None,
+    linked: Iterable[str] = (),
 ) -> Manifest:
     """Build the named bundles (default: all with an output) and update the manifest.
+
+    Every other static file is digested too (``static_files``); ``linked`` names the
+    files templates link, which are digested even when a bundle compiles them.
 
     Independent bundles compile in parallel processes (the minifiers are pure
     Python, so threads would not help); ``jobs=1`` builds serially. A full build is
@@ -160,19 +175,23 @@ def build(
                 old = manifest_mod.load(mpath)
             except manifest_mod.ManifestError:
                 old = Manifest({})  # unreadable: this build writes a good one over it
+            fresh = {p.compiled.name: p.entry for p in compiled}
+            kept = {n: e for n, e in old.bundles.items() if n in spec.outputs} if names else {}
+            bundles = dict(sorted({**kept, **fresh}.items()))
             results = []
             for p in compiled:
                 t0 = time.perf_counter()
-                gz = _write(static, p)
+                gz = write_output(static / p.entry.file, p.compiled.data, p.siblings)
                 results.append(
                     Result(p.compiled.name, p.entry, gz, p.seconds + time.perf_counter() - t0)
                 )
-            fresh = {p.compiled.name: p.entry for p in compiled}
+            # After the outputs (nothing links either before the manifest names them), so
+            # an output that cannot be written stops the build before any copy is made.
+            files = _digest_files(spec, compiled, bundles, linked, static_url, cache_dir)
             if names:
-                kept = {n: e for n, e in old.bundles.items() if n in spec.outputs}
-                new = Manifest(dict(sorted({**kept, **fresh}.items())), old.previous)
+                new = Manifest(bundles, old.previous, files, old.previous_files)
             else:
-                new = old.successor(dict(sorted(fresh.items())), keep)
+                new = old.successor(bundles, keep, files)
             new = _with_groups(spec, new)
             if new != old or manifest_mod.load_bytes(mpath) != new.to_json():
                 manifest_mod.save(mpath, new)

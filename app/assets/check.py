@@ -9,17 +9,24 @@ from . import manifest as manifest_mod
 from .bridge.bundle import compile_bundle
 from .declare import Spec, display_path
 from .deps import newer_than
-from .digests import integrity
+from .digests import integrity, stream_hashes
 from .errors import AssetError
 from .manifest import Entry
 from .output import SUFFIXES, decompress
+from .static_files import (
+    MAX_COMPRESS,
+    TEMPLATE_SUFFIXES,
+    compressible,
+    digest_path,
+    template_links,
+    to_digest,
+    url_targets,
+)
 
 # bundle_url("x"), bundle_tags('x'), bundle_preload("x"), {% assets "x" %} / {% assets "a", "b" %}
 _HELPER = re.compile(r"""\bbundle_(?:url|tags|preload)\(\s*(["'])([^"']+)\1""")
 _ASSETS_TAG = re.compile(r"""\{%-?\s*assets\s+(.*?)-?%\}""", re.DOTALL)
 _TAG_NAME = re.compile(r"""^\s*(["'])([^"']+)\1\s*(?:,|$)""")
-_URL_FOR = re.compile(r"""url_for\(\s*(["'])static\1\s*,\s*filename\s*=\s*(["'])([^"']+)\2""")
-TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".txt", ".xml")
 REBUILD = "run `flask --app app assets build`"
 
 
@@ -76,10 +83,8 @@ def _bundle_problems(spec: Spec, name: str, entry: Entry, static_url: str) -> li
         changed = ", ".join(spec.load_path.logical(p) or str(p) for p in hint) or "sources"
         return [f"bundle '{name}': stale ({changed} changed since {entry.file}); {REBUILD}"]
     problems = []
-    folder = entry.file.rpartition("/")[0]
     files = {entry.file: data}
-    for asset_name, asset_data in fresh.assets:
-        rel = f"{folder}/{asset_name}"
+    for _, rel, asset_data in fresh.assets:
         files[rel] = asset_data
         if entry.assets is not None and rel not in entry.assets:
             problems.append(f"bundle '{name}': url() file {rel} is not in the manifest; rebuild")
@@ -89,8 +94,53 @@ def _bundle_problems(spec: Spec, name: str, entry: Entry, static_url: str) -> li
         except OSError:
             problems.append(f"bundle '{name}': url() file {rel} is missing; {REBUILD}")
     for rel, body in files.items():
-        problems += _sibling_problems(static, name, rel, body)
+        problems += _sibling_problems(static, f"bundle '{name}'", rel, body)
     return problems
+
+
+def static_file_problems(
+    spec: Spec, manifest_path: Path, linked: list[str], static_url: str = "/static"
+) -> list[str]:
+    """Digested static files that differ from their sources (hashed afresh, streamed),
+    are missing, or are listed but no longer served; `stale_bundles` reports a bad manifest."""
+    try:
+        manifest = manifest_mod.load(manifest_path)
+        targets = {t for e in manifest.bundles.values() for t in url_targets(e)}
+        expected = to_digest(spec, manifest.bundles, targets, linked)
+    except AssetError:
+        return []
+    static, problems = spec.static_folder, []
+    for logical, src in expected.items():
+        label = f"static file '{logical}'"
+        entry = manifest.files.get(logical)
+        if entry is None:
+            problems.append(f"{label}: not in the manifest; {REBUILD}")
+            continue
+        sha256, sri, size = _hashes(src)
+        if entry.file != digest_path(logical, sha256) or (entry.integrity, entry.bytes) != (
+            sri,
+            size,
+        ):
+            problems.append(f"{label}: changed since the build ({entry.file}); {REBUILD}")
+        elif entry.url != f"{static_url.rstrip('/')}/{entry.file}":
+            problems.append(f"{label}: manifest URL {entry.url} is wrong; {REBUILD}")
+        elif _hashes(static / entry.file)[0] != sha256:
+            problems.append(f"{label}: {entry.file} is missing or differs from it; {REBUILD}")
+        elif compressible(logical) and size <= MAX_COMPRESS:
+            problems += _sibling_problems(
+                static, label, entry.file, (static / entry.file).read_bytes()
+            )
+    for logical in sorted(manifest.files.keys() - expected.keys()):
+        problems.append(f"static file '{logical}': in the manifest but not served now; {REBUILD}")
+    return problems
+
+
+def _hashes(path: Path) -> tuple[str, str, int]:
+    try:
+        with open(path, "rb") as fh:
+            return stream_hashes(fh)
+    except OSError:
+        return ("", "", -1)
 
 
 def _sibling_problems(static: Path, name: str, rel: str, body: bytes) -> list[str]:
@@ -102,17 +152,16 @@ def _sibling_problems(static: Path, name: str, rel: str, body: bytes) -> list[st
         except FileNotFoundError:
             continue  # written only when smaller
         except OSError as exc:
-            problems.append(f"bundle '{name}': {rel}{suffix} unreadable ({exc.strerror})")
+            problems.append(f"{name}: {rel}{suffix} unreadable ({exc.strerror})")
             continue
         if decompress(suffix, blob) != body:
-            problems.append(
-                f"bundle '{name}': {rel}{suffix} does not decompress to {rel}; {REBUILD}"
-            )
+            problems.append(f"{name}: {rel}{suffix} does not decompress to {rel}; {REBUILD}")
     return problems
 
 
 def template_problems(spec: Spec, template_dirs: list[Path]) -> list[str]:
-    """Templates naming unknown bundles, or linking bundled sources with raw url_for."""
+    """Templates naming unknown bundles, linking bundled sources with raw url_for, or
+    linking static files that do not exist."""
     known = set(spec.outputs) | set(spec.groups)
     bundled = {f: n for n in spec.outputs for f in spec.files(n)}
     problems = []
@@ -125,14 +174,16 @@ def template_problems(spec: Spec, template_dirs: list[Path]) -> list[str]:
             for lineno, name in _names(text):
                 if name not in known:
                     problems.append(f"{shown}:{lineno}: unknown bundle '{name}'")
-            for m in _URL_FOR.finditer(text):
-                src = m.group(3).lstrip("/")
-                if src in bundled:
-                    lineno = text.count("\n", 0, m.start()) + 1
-                    problems.append(
-                        f"{shown}:{lineno}: links bundled source '{src}' with url_for; "
-                        f"use bundle_tags('{bundled[src]}')"
-                    )
+    for src, shown, lineno in template_links(template_dirs):
+        if src in bundled:
+            problems.append(
+                f"{shown}:{lineno}: links bundled source '{src}' with url_for; "
+                f"use bundle_tags('{bundled[src]}')"
+            )
+        elif spec.load_path.find(src) is None:
+            problems.append(
+                f"{shown}:{lineno}: links static file '{src}', which does not exist in static/"
+            )
     return problems
 
 

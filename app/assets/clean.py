@@ -16,7 +16,8 @@ DEV = "dev"  # gen/dev/: what development servers serve
 
 
 def referenced(manifest: Manifest, read: Callable[[str], bytes | None]) -> set[str]:
-    """Every file the manifest's kept builds serve: outputs and their url() files.
+    """Every file the manifest's kept builds serve: outputs, their url() files and the
+    digested static files.
 
     Entries written before url() files were recorded (``assets`` is None) are read
     with ``read(file)`` (from disk, or from a bucket) to find them.
@@ -25,6 +26,8 @@ def referenced(manifest: Manifest, read: Callable[[str], bytes | None]) -> set[s
     for build in manifest.builds():
         for entry in build.values():
             found.update(entry.files() if entry.assets is not None else _scan(entry, read))
+    for files in manifest.file_builds():
+        found.update(e.file for e in files.values())
     return found
 
 
@@ -66,7 +69,7 @@ def clean(static: Path, keep: int | None = None, *, dev: bool = False) -> list[s
                 raise
             return _clean_dev(static, dev_dir)  # only development builds here
         if keep is not None and len(current.previous) > keep:
-            current = Manifest(current.bundles, current.previous[:keep])
+            current = current.trimmed(keep)
             manifest_mod.save(mpath, current)
         wanted = set()
         for f in referenced(current, disk_reader(static)):

@@ -87,6 +87,8 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
     With BUNDLE names, build only those; the manifest keeps the others.
     """
     from . import builder
+    from .settings import template_folders
+    from .static_files import template_links
 
     pipeline = current()
     settings = pipeline.settings
@@ -100,6 +102,7 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
             report=_report,
             cache_dir=None if no_cache else settings.cache_dir,
             jobs=jobs,
+            linked=[src for src, _, _ in template_links(template_folders(current_app))],
         )
 
 
@@ -107,14 +110,18 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
 @with_appcontext
 def check_command() -> None:
     """Exit 1 if the build is missing or stale, or a template misuses bundles."""
-    from .check import stale_bundles, template_problems
+    from .check import stale_bundles, static_file_problems, template_problems
     from .settings import template_folders
+    from .static_files import template_links
 
     pipeline = current()
     settings = pipeline.settings
     spec = _spec(pipeline)
+    folders = template_folders(current_app)
+    linked = [src for src, _, _ in template_links(folders)]
     problems = stale_bundles(spec, settings.manifest_path, settings.static_url)
-    problems += template_problems(spec, template_folders(current_app))
+    problems += static_file_problems(spec, settings.manifest_path, linked, settings.static_url)
+    problems += template_problems(spec, folders)
     for p in problems:
         click.echo(p, err=True)
     if problems:

@@ -11,7 +11,8 @@ class Compiled:
     kind: str  # "css" or "js"
     data: bytes
     sources: tuple[str, ...]  # every file read, as logical paths
-    assets: tuple[tuple[str, bytes], ...] = ()  # url() files: hashed name -> bytes
+    # url() files: (logical path, digested copy under gen/, bytes)
+    assets: tuple[tuple[str, str, bytes], ...] = ()
     # Folders whose listing decided an import's resolution: a file created there may
     # change the result, so development watches them too.
     lookup_dirs: tuple[str, ...] = ()

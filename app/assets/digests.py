@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024  # streamed files are read this much at a time: memory stays bounded
 
 # Bump to invalidate every cache entry (a change in what a cached result means).
 CACHE_VERSION = "2"
@@ -16,7 +19,12 @@ def sha256_hex(data: bytes) -> str:
 
 def digest_name(output: str, data: bytes) -> str:
     """``gen/app.css`` -> ``gen/app.1a2b3c4d.css`` (first 8 hex of the content's sha256)."""
-    digest = sha256_hex(data)[:8]
+    return hashed_name(output, sha256_hex(data))
+
+
+def hashed_name(output: str, sha256: str) -> str:
+    """:func:`digest_name` for content whose sha256 (hex) is already known (streamed)."""
+    digest = sha256[:8]
     stem, dot, ext = output.rpartition(".")
     if not dot or "/" in ext:
         return f"{output}.{digest}"
@@ -26,6 +34,20 @@ def digest_name(output: str, data: bytes) -> str:
 def integrity(data: bytes) -> str:
     """The ``integrity`` attribute value (SRI) of ``data``."""
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def stream_hashes(src: BinaryIO, sink: BinaryIO | None = None) -> tuple[str, str, int]:
+    """(sha256 hex, SRI, size) of a stream read in chunks, each also written to ``sink``:
+    one pass over a file of any size, in bounded memory."""
+    h256, h384 = hashlib.sha256(), hashlib.sha384()
+    size = 0
+    while chunk := src.read(CHUNK):
+        h256.update(chunk)
+        h384.update(chunk)
+        size += len(chunk)
+        if sink is not None:
+            sink.write(chunk)
+    return h256.hexdigest(), "sha384-" + base64.b64encode(h384.digest()).decode(), size
 
 
 def cache_key(*parts: str | bytes) -> str:

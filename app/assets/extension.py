@@ -57,10 +57,17 @@ class AssetPipeline:
             if not manifest_optional.get():
                 # Production: fail at start-up, not with a 500 on every request.
                 try:
-                    pipeline.resolver  # noqa: B018 (reads the manifest now)
+                    resolver = pipeline.resolver  # reads the manifest now
                 except ManifestError as exc:
                     raise StartupError(exc.message, file=exc.file, line=exc.line) from None
-            if settings.static.is_dir():  # a manifest-only server (ASSETS_MANIFEST_URL) has none
+                from . import static_urls
+                from .resolvers.static import StaticResolver
+
+                if isinstance(resolver, StaticResolver):
+                    static_urls.install(app, resolver.manifest.files, settings.base_url)
+            # A manifest-only server (ASSETS_MANIFEST_URL) has no static folder; `flask
+            # assets` commands serve nothing (WhiteNoise's file index would only slow them).
+            if settings.static.is_dir() and not manifest_optional.get():
                 from .serving import wrap_static
 
                 wrap_static(app, settings.static, settings.static_url)

@@ -42,6 +42,31 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, durable: bool = T
         raise
 
 
+def atomic_copy(src: Path, path: Path, sha256: str) -> bool:
+    """Copy ``src`` to ``path`` atomically, streamed (bounded memory, any size), if its
+    bytes still hash to ``sha256``; False (nothing written) when they changed meanwhile.
+    """
+    from .digests import stream_hashes
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, open(src, "rb") as source:
+            copied, _, _ = stream_hashes(source, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if copied != sha256:
+            os.unlink(tmp)
+            return False
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return True
+
+
 def gzip_bytes(data: bytes) -> bytes:
     # mtime=0 keeps the .gz byte-identical across builds.
     return gzip.compress(data, compresslevel=9, mtime=0)

@@ -69,10 +69,12 @@ def content_type(rel: str) -> str:
 
 
 def build_files(static: Path, manifest: Manifest) -> list[str]:
-    """The current build's files, static-relative: url() assets first, then the outputs
-    that name them (so no uploaded CSS points at an image not yet uploaded)."""
+    """The current build's files, static-relative: digested static files and url() assets
+    first, then the outputs that name them (so no uploaded CSS points at an image not yet
+    uploaded)."""
     outputs = sorted(e.file for e in manifest.bundles.values())
-    assets = referenced(Manifest(manifest.bundles), disk_reader(static)) - set(outputs)
+    current = Manifest(manifest.bundles, files=manifest.files)
+    assets = referenced(current, disk_reader(static)) - set(outputs)
     return sorted(assets) + outputs
 
 
@@ -103,7 +105,7 @@ def with_history(local: Manifest, remote: Manifest | None, keep: int) -> Manifes
     manifest knows which builds servers may still be linking, so it is the one to extend
     (the rule ``flask assets build`` applies locally: :meth:`Manifest.successor`).
     """
-    return (remote or local).successor(local.bundles, keep)
+    return (remote or local).successor(local.bundles, keep, local.files)
 
 
 def publish(
@@ -127,17 +129,18 @@ def publish(
 
     uploaded = skipped = sent = 0
     for u in uploads:
-        data = (static / u.rel).read_bytes()
+        size = (static / u.rel).stat().st_size
         # Names carry content hashes: same key and size means same bytes.
-        if existing.get(target.key(u.rel)) == len(data):
+        if existing.get(target.key(u.rel)) == size:
             skipped += 1
             echo(f"skipped {u.rel}")
             continue
         extra = {"ContentEncoding": u.encoding} if u.encoding else {}
-        put(client, target, u.rel, data, u.content_type, FOREVER, extra, errors)
+        with open(static / u.rel, "rb") as fh:  # streamed: a large video is not read whole
+            put(client, target, u.rel, fh, u.content_type, FOREVER, extra, errors)
         uploaded += 1
-        sent += len(data)
-        echo(f"uploaded {u.rel} ({len(data):,} B)")
+        sent += size
+        echo(f"uploaded {u.rel} ({size:,} B)")
 
     body = with_history(local, remote, keep).to_json()
     if body == old_body:
@@ -171,7 +174,7 @@ def clean_remote(
         )
     kept = manifest_mod.parse(body, target.url(MANIFEST))
     if keep is not None:
-        kept = Manifest(kept.bundles, kept.previous[: max(keep, 0)])
+        kept = kept.trimmed(keep)
     existing = list_keys(client, target, errors)
     # Old builds' CSS is usually not on this machine any more: read it from the bucket.
     files = referenced(kept, lambda f: get(client, target, f, errors))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from .declare import OUTPUT_DIR
 from .errors import AssetError
@@ -108,7 +108,7 @@ def put(
     client: Any,
     target: Target,
     rel: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     ctype: str,
     cache_control: str,
     extra: dict[str, str],

@@ -12,7 +12,7 @@ from webassets.filter import Filter
 
 from ..cache import Cache
 from ..compiled import Compiled
-from ..declare import BundleSpec, Ref, Spec, display_path
+from ..declare import OUTPUT_DIR, BundleSpec, Ref, Spec, display_path
 from ..engines import lookup
 from ..errors import BuildError
 from ..jsparse import JSSyntaxError
@@ -92,7 +92,8 @@ def compile_bundle(
                 line=bundle.line,
                 bundle=name,
             )
-    collector = Collector(spec.load_path, name, cache)
+    output = bundle.output or f"{OUTPUT_DIR}/{name}.{bundle.kind}"
+    collector = Collector(spec.load_path, name, cache, output=output)
     wa = to_bundle(spec, bundle, collector, minify=minify, dev=dev)
     wa.output = bundle.output or f"{name}.{bundle.kind}"  # written to a buffer, not here
     wa.env = make_environment(spec.static_folder)
@@ -115,7 +116,7 @@ def compile_bundle(
         text += "\n"
     if bundle.kind == "js":
         _check_output(spec, bundle, text, minify=minify, cache=cache)
-    assets = tuple(sorted(collector.assets.items()))
+    assets = tuple(sorted((lg, rel, data) for lg, (rel, data) in collector.assets.items()))
     return Compiled(
         name,
         bundle.kind,

@@ -8,6 +8,7 @@ meaning, url() files copied under hashed names, and a JS join that cannot fuse f
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import time
 from dataclasses import dataclass, field
@@ -19,13 +20,14 @@ from webassets.filter import Filter
 from .. import css_urls
 from ..cache import Cache
 from ..compilers import Compiler
-from ..declare import display_path
-from ..digests import cache_key, digest_name, file_digest, listing_digest
+from ..declare import OUTPUT_DIR, display_path
+from ..digests import cache_key, file_digest, listing_digest, sha256_hex
 from ..engines import lookup
 from ..errors import AssetError, BuildError
 from ..jsparse import JSSyntaxError, check_syntax, grammar_version
 from ..load_path import LoadPath
 from ..minifiers import MinifyError, join_js, minify
+from ..static_files import digest_path
 
 
 @dataclass
@@ -37,8 +39,10 @@ class Collector:
     cache: Cache | None = None
     files: list[str] = field(default_factory=list)  # logical paths, in order
     lookup_dirs: set[str] = field(default_factory=set)  # absolute folders
-    # Files referenced by url() in CSS: hashed name (beside the output) -> bytes.
-    assets: dict[str, bytes] = field(default_factory=dict)
+    # The bundle's output (static-relative, e.g. "gen/app.css"): url()s are relative to it.
+    output: str = f"{OUTPUT_DIR}/bundle"
+    # Files referenced by url() in CSS: logical path -> (digested copy, bytes).
+    assets: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     _roots: tuple[str, ...] = ()
 
     def add(self, path: str | os.PathLike[str]) -> None:
@@ -139,7 +143,8 @@ def _modified_since(paths: list[str], started_ns: int) -> bool:
 
 
 class UrlFilter(Filter):
-    """Copy files referenced by relative url()s under hashed names; point the CSS at them.
+    """Point relative url()s at the files' digested copies (``gen/img/leaf.<hash>.svg``,
+    the same copies ``static_files`` makes of every static file), relative to the output.
 
     A url() resolves relative to the source file that names it (for SCSS, the entry
     point: libsass does not rewrite urls from partials), as a browser would.
@@ -163,15 +168,17 @@ class UrlFilter(Filter):
             suffix = url[len(path_part) :]
             target = Path(os.path.normpath(base / path_part))
             try:
-                if self.collector.load_path.logical(target) is None:
+                logical = self.collector.load_path.logical(target)
+                if logical is None:
                     raise ValueError(target)
                 data = target.read_bytes()
             except (ValueError, OSError):
                 raise self._missing(url, source_path) from None
             self.collector.add(target)
-            name = digest_name(target.name, data)
-            self.collector.assets[name] = data
-            return f'url("{name}{suffix}")'
+            rel = digest_path(logical, sha256_hex(data))
+            self.collector.assets[logical] = (rel, data)
+            href = posixpath.relpath(rel, posixpath.dirname(self.collector.output))
+            return f'url("{href}{suffix}")'
 
         out.write(css_urls.URL.sub(rewrite, _in.read()))
 

@@ -34,7 +34,7 @@ class DevOutputs:
     def write(self, name: str, entry: Entry, compiled: Compiled) -> None:
         """Write url() files first, then the output naming them; no compression (a
         brotli pass at quality 11 would slow every save), no fsync (rebuilt on demand)."""
-        for rel, (_, data) in zip(entry.assets or (), compiled.assets, strict=True):
+        for rel, (_, _, data) in zip(entry.assets or (), compiled.assets, strict=True):
             write_output(self.static / rel, data, None, durable=False)
         write_output(self.static / entry.file, compiled.data, None, durable=False)
         self._prune(name, entry.file)

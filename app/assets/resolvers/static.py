@@ -22,7 +22,7 @@ class StaticResolver:
             ) from None
 
     def members(self, name: str) -> tuple[str, ...]:
-        found = self.manifest.members(name)
+        found = (name,) if name in self.manifest.bundles else self.manifest.groups.get(name)
         if found is None:
             self.entry(name)  # raises, naming it
             raise AssertionError(name)
