@@ -290,6 +290,7 @@ REFUSALS = [
     ("misspelt_key_hint", "did you mean 'filters'?", "css", "filter: cssmin"),
     ("misspelt_filter", "unknown filter 'libsas'", "css", "filters: libsas"),
     ("misspelt_filter_hint", "did you mean 'libsass'?", "css", "filters: libsas"),
+    ("custom_filter", "a project's own webassets filter does not run here", "js", "filters: myfix"),
 ]
 
 
@@ -401,6 +402,8 @@ def test_python_registered_bundles_join_the_spec(tmp_path: Path) -> None:
 
     shape.setup = register
     dev = page_urls(app_for(root, shape, ASSETS_AUTO_BUILD=True))
+    debug = page_urls(app_for(root, shape, ASSETS_AUTO_BUILD=True, ASSETS_DEBUG=True))
+    assert "/static/js/a.js" in debug and "/static/js/b.js" in debug
     runner = app_for(root, shape, ASSETS_AUTO_BUILD=True).test_cli_runner()
     built = runner.invoke(assets, ["build"])
     assert built.exit_code == 0, built.output

@@ -170,7 +170,11 @@ class _Validator:
                 raise self.error(refused, f.line, draft.name)
             known = ", ".join(engines.names())
             close = engines.suggest(f.text)
-            hint = f"; did you mean '{close}'?" if close else ""
+            hint = (
+                f"; did you mean '{close}'?"
+                if close
+                else "; a project's own webassets filter does not run here: apply it first"
+            )
             message = f"unknown filter '{f.text}' (known: {known}){hint}"
             raise self.error(message, f.line, draft.name)
         return tuple(names)
