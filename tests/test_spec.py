@@ -84,7 +84,8 @@ def test_glob_matching_nothing(project: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "output", ["../x.css", "/abs.css", "other/x.css", "gen/../x.css", "gen/../../x.css"]
+    "output",
+    ["../x.css", "/abs.css", "gen/../x.css", "gen/../../x.css", "gen/.app.css", "gen/app?v.css"],
 )
 def test_output_outside_static_gen(project: Path, output: str) -> None:
     text = f"app_css:\n  contents: [scss/main.scss]\n  filters: libsass\n  output: {output}\n"
@@ -92,6 +93,28 @@ def test_output_outside_static_gen(project: Path, output: str) -> None:
     msg = assert_bundle_error(err, project, line=line_of(text, "output:"), bundle="app_css")
     assert output in msg
     assert "gen/" in msg  # says where outputs must go
+
+
+@pytest.mark.parametrize(
+    ("output", "built"),
+    [
+        ("other/x.css", "gen/other/x.css"),
+        ("css/packed.css", "gen/css/packed.css"),
+        ("packed.css", "gen/packed.css"),
+        ("gen/app.css", "gen/app.css"),
+        ("css/app-%(version)s.css", "gen/css/app.css"),
+        ("css/%(version)s/app.css", "gen/css/app.css"),
+    ],
+)
+def test_outputs_anywhere_under_static_are_built_under_gen(
+    project: Path, output: str, built: str
+) -> None:
+    # Flask-Assets projects write outputs anywhere under static/; they land under gen/
+    # at the same relative path, so gen/ stays the one folder the build owns.
+    text = f"app_css:\n  contents: [scss/main.scss]\n  filters: libsass\n  output: {output}\n"
+    (project / "assets.yml").write_text(text, encoding="utf-8")
+    spec = load_spec(project / "assets.yml", project / "static")
+    assert spec.bundles["app_css"].output == built
 
 
 def test_two_bundles_writing_one_output(project: Path) -> None:

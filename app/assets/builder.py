@@ -8,6 +8,7 @@ or killed build therefore leaves the previous build serving.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import re
@@ -113,9 +114,13 @@ def select(spec: Spec, names: Iterable[str] | None) -> list[str]:
     for n in names:
         if n not in spec.bundles:
             raise MissingBundleError(f"unknown bundle '{n}' (declared: {', '.join(built)})")
+        if n in spec.groups:
+            out += [p for p in spec.groups[n] if p not in out]  # a container: its parts
+            continue
         if n not in built:
             raise MissingBundleError(f"bundle '{n}' has no 'output'; it is only nested")
-        out.append(n)
+        if n not in out:
+            out.append(n)
     return out
 
 
@@ -206,6 +211,7 @@ def build(
                 new = Manifest(bundles, old.previous, files, old.previous_files)
             else:
                 new = old.successor(bundles, keep, files)
+            new = _with_groups(spec, new)
             if new != old or manifest_mod.load_bytes(mpath) != new.to_json():
                 manifest_mod.save(mpath, new)
     except OSError as exc:
@@ -219,6 +225,13 @@ def build(
 def _replaced(exc: manifest_mod.ManifestError) -> str:
     reason = re.sub(r"[:;] run `[^`]*`( first)?$", "", exc.message)
     return f"warning: {exc.file}: {reason}; replaced by this build's manifest (history lost)"
+
+
+def _with_groups(spec: Spec, manifest: Manifest) -> Manifest:
+    """The spec's containers (whose parts are built) and each bundle's ``extra``."""
+    groups = {n: m for n, m in sorted(spec.groups.items()) if all(x in manifest.bundles for x in m)}
+    extra = {n: dict(b.extra) for n, b in sorted(spec.bundles.items()) if b.extra}
+    return dataclasses.replace(manifest, groups=groups, extra=extra)
 
 
 def _write_error(exc: OSError, gen: Path) -> BuildError:

@@ -53,6 +53,14 @@ def stale_bundles(
     for name in manifest.bundles:
         if name not in spec.outputs:
             problems.append(f"bundle '{name}': in the manifest but no longer declared; rebuild")
+    for name, parts in spec.groups.items():
+        if manifest.groups.get(name) != parts:
+            problems.append(f"bundle '{name}': the parts it links changed; {REBUILD}")
+    for name in manifest.groups.keys() - spec.groups.keys():
+        problems.append(f"bundle '{name}': in the manifest but no longer declared; rebuild")
+    extra = {n: dict(b.extra) for n, b in spec.bundles.items() if b.extra}
+    if manifest.extra != extra:
+        problems.append(f"the bundles' 'extra' values changed; {REBUILD}")
     return problems
 
 
@@ -159,7 +167,7 @@ def _sibling_problems(static: Path, name: str, rel: str, body: bytes) -> list[st
 def template_problems(spec: Spec, template_dirs: list[Path]) -> list[str]:
     """Templates naming unknown bundles, linking bundled sources with raw url_for, or
     linking static files that do not exist."""
-    known = set(spec.outputs)
+    known = set(spec.outputs) | set(spec.groups)
     bundled = {f: n for n in spec.outputs for f in spec.files(n)}
     problems = []
     for folder in template_dirs:

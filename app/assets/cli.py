@@ -60,11 +60,13 @@ def one_line_errors() -> Iterator[None]:
         raise AssetCommandError(str(exc)) from None
 
 
-def _spec(pipeline: Pipeline) -> Spec:
-    from .declare import load_spec
-
+def _spec(pipeline: Pipeline, notes: bool = False) -> Spec:
     with one_line_errors():
-        return load_spec(pipeline.settings.config_path, pipeline.load_path)
+        spec = pipeline.load_spec()
+    if notes:
+        for note in spec.notes:
+            click.echo(f"note: {note}")
+    return spec
 
 
 def _report(r: Result) -> None:
@@ -106,7 +108,7 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
 
     pipeline = current()
     settings = pipeline.settings
-    spec = _spec(pipeline)
+    spec = _spec(pipeline, notes=True)
     results: list[Result] = []
 
     def report(r: Result) -> None:
@@ -150,6 +152,15 @@ def check_command() -> None:
     if problems:
         raise AssetCommandError(f"{len(problems)} problem(s) found")
     click.echo(f"ok: {len(spec.outputs)} bundles current, templates clean")
+
+
+@assets.command("export-yaml")
+@with_appcontext
+def export_yaml_command() -> None:
+    """Print the bundles registered in Python (Flask-Assets' register) as assets.yml."""
+    from .bridge.registered import export_yaml
+
+    click.echo(export_yaml(current_app), nl=False)
 
 
 @assets.command("clean")
@@ -214,6 +225,7 @@ def watch_command() -> None:
             browsers=settings.browsers,
             echo=lambda line: click.echo(line, err=line.startswith("error:")),
             report=_report_with_warnings,
+            loader=pipeline.load_spec,
         )
     except KeyboardInterrupt:
         click.echo("stopped")

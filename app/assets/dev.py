@@ -223,13 +223,13 @@ def _restoring(view: Callable[..., Any], pipeline: Pipeline) -> Callable[..., An
 
     def static(filename: str) -> Any:
         try:
-            return view(filename)
+            return view(filename=filename)
         except NotFound:
             if not filename.startswith(DEV_DIR + "/"):
                 raise
             if not pipeline.resolver.restore(filename):
                 raise
-            return view(filename)
+            return view(filename=filename)
 
     return static
 

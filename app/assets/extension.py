@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from flask.cli import NoAppException
@@ -11,6 +11,9 @@ from .errors import ManifestError
 from .helpers import bundle_preload, bundle_tags, bundle_url
 from .pipeline import Pipeline, manifest_optional
 from .settings import Settings, load_path_of
+
+if TYPE_CHECKING:
+    from .bridge.app_spec import AppDeclarations
 
 
 class StartupError(ManifestError, NoAppException):  # type: ignore[misc]
@@ -44,7 +47,7 @@ class AssetPipeline:
 
     def init_app(self, app: Flask) -> None:
         settings = Settings.from_app(app)
-        pipeline = Pipeline(settings, lambda: load_path_of(app))
+        pipeline = Pipeline(settings, lambda: load_path_of(app), lambda: _declarations(app))
         app.extensions["assets"] = pipeline
         if settings.auto_build:
             from .dev import init_dev  # watchdog and the compilers: development only
@@ -72,6 +75,12 @@ class AssetPipeline:
         from .bridge.tag import install_assets_tag
 
         install_assets_tag(app, pipeline)
+
+
+def _declarations(app: Flask) -> AppDeclarations:
+    from .bridge.app_spec import app_declarations
+
+    return app_declarations(app)
 
 
 __all__ = ["AssetPipeline", "Pipeline", "StartupError", "manifest_optional"]

@@ -35,6 +35,23 @@ def bundle_entry(name: str, pipeline: Pipeline | None = None) -> Entry | None:
         raise
 
 
+def members(name: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
+    """The built bundles a template naming ``name`` links: itself, or a container's parts.
+
+    In development an ``assets.yml`` that does not load yet gives ``(name,)``: the page
+    renders and the overlay shows the error.
+    """
+    pipeline = pipeline or current()
+    try:
+        return pipeline.resolver.members(name)
+    except MissingBundleError:
+        raise
+    except AssetError:
+        if pipeline.settings.auto_build:
+            return (name,)
+        raise
+
+
 def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None:
     """With ``ASSETS_DEBUG`` (and auto-build), the URLs of a bundle's own source files.
 
@@ -45,15 +62,20 @@ def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None
     settings = pipeline.settings
     if not (settings.assets_debug and settings.auto_build):
         return None
-    spec = pipeline.resolver.spec()
+    try:
+        spec = pipeline.resolver.spec()
+    except AssetError:
+        return None  # assets.yml does not load: bundle_entry gives the overlay its error
     if spec is None or name not in spec.outputs:
         pipeline.resolver.entry(name)  # raises MissingBundleError naming it
     assert spec is not None  # auto-build: the dynamic resolver has the declarations
-    if spec.compiles(name):
-        return None
+    if spec.compiles(name) or spec.bundles[name].debug is False:
+        return None  # webassets builds these even in debug mode
     urls = []
     for src in spec.files(name, depends=False):
         root, rest = spec.load_path.root_of(src)
+        if not root.url:
+            return None  # a private source folder (webassets' directory): link the build
         if settings.base_url and root is spec.load_path.primary:
             urls.append(f"{settings.base_url.rstrip('/')}/{rest}")
         else:
@@ -62,7 +84,10 @@ def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None
 
 
 def bundle_url(name: str) -> str:
-    entry = bundle_entry(name)
+    parts = members(name)
+    if len(parts) != 1:
+        raise AssetError(f"bundle '{name}' links {len(parts)} files; use bundle_tags('{name}')")
+    entry = bundle_entry(parts[0])
     return entry_url(entry, current().settings.base_url) if entry else ""
 
 
@@ -112,10 +137,16 @@ def bundle_tags(name: str, **attrs: Any) -> Markup:
 
     Extra attributes are escaped: ``bundle_tags("js_all", defer=True, nonce=csp_nonce())``,
     ``async_=True``, ``type="module"``, ``media="print"``, ``crossorigin="use-credentials"``.
+    A bundle without an output (a container) gives the tags of each of its parts.
     """
     pipeline = current()
     crossorigin = attrs.pop("crossorigin", None)
     extra = _attrs(attrs)
+    tags = [_tags(pipeline, part, crossorigin, extra) for part in members(name, pipeline)]
+    return Markup("\n".join(tags))
+
+
+def _tags(pipeline: Pipeline, name: str, crossorigin: Any, extra: str) -> Markup:
     sources = source_urls(name, pipeline)
     if sources is not None:
         kind = _kind(pipeline, name)
@@ -137,6 +168,11 @@ def bundle_preload(name: str, **attrs: Any) -> Markup:
     pipeline = current()
     crossorigin = attrs.pop("crossorigin", None)
     extra = _attrs(attrs)
+    parts = [_preloads(pipeline, part, crossorigin, extra) for part in members(name, pipeline)]
+    return Markup("\n".join(p for p in parts if p))
+
+
+def _preloads(pipeline: Pipeline, name: str, crossorigin: Any, extra: str) -> Markup:
     sources = source_urls(name, pipeline)
     if sources is not None:
         kind = _kind(pipeline, name)

@@ -9,6 +9,7 @@ folder (the *primary* root), under ``gen/``. No Flask import: callers build the 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 class Root:
     folder: Path  # absolute
     prefix: str = ""  # "" for the app's folder, "admin/" for blueprint admin's
-    url: str = "/static"  # the URL path the folder is served under
+    url: str = "/static"  # the URL path the folder is served under ("": not served)
 
 
 class LoadPath:
@@ -33,8 +34,12 @@ class LoadPath:
         if not self.roots or self.roots[0].prefix:
             raise ValueError("the first root must be the app's static folder (no prefix)")
         for r in self.roots[1:]:
+            if r.prefix == "" and not r.url:
+                continue  # a source folder (webassets' directory/load_path): not served
             if not r.prefix.endswith("/") or r.prefix.startswith("/"):
                 raise ValueError(f"a blueprint root's prefix is 'name/', not {r.prefix!r}")
+        # Unprefixed roots, searched in order: source folders first, the app's folder last.
+        self._plain = (*(r for r in self.roots[1:] if not r.prefix), self.roots[0])
         # Longest prefix first: a blueprint's prefix decides before the app's "".
         self._by_prefix = sorted(self.roots, key=lambda r: len(r.prefix), reverse=True)
         # Longest folder first: a nested root claims its own files.
@@ -43,6 +48,14 @@ class LoadPath:
     @classmethod
     def single(cls, folder: str | os.PathLike[str], url: str = "/static") -> LoadPath:
         return cls([Root(Path(os.path.abspath(folder)), "", url)])
+
+    def with_sources(self, folders: Iterable[Path]) -> LoadPath:
+        """This load path with extra source folders (searched before the app's; not served)."""
+        extra = [Root(Path(os.path.abspath(f)), "", "") for f in folders]
+        extra = [r for r in extra if r not in self.roots]
+        if not extra:
+            return self
+        return LoadPath([self.roots[0], *extra, *self.roots[1:]])
 
     @property
     def primary(self) -> Root:
@@ -61,6 +74,13 @@ class LoadPath:
         for root in self._by_prefix:
             if root.prefix and logical.startswith(root.prefix):
                 return root, logical[len(root.prefix) :]
+        if len(self._plain) > 1:
+            # The first folder holding the path (for a glob: its folder part) owns it.
+            fixed = re.split(r"[*?\[]", logical, maxsplit=1)[0]
+            probe = fixed if fixed == logical else fixed.rpartition("/")[0]
+            for root in self._plain:
+                if (root.folder / probe.lstrip("/")).exists():
+                    return root, logical
         return self.primary, logical
 
     def path(self, logical: str) -> Path:

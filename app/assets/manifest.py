@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from .compiled import Compiled
 from .declare import OUTPUT_DIR, display_path
 from .digests import digest_name, integrity
 from .errors import ManifestError
+from .manifest_parts import parse_extra, parse_groups
 from .output import atomic_write
 
 VERSION = 1
@@ -92,6 +93,10 @@ class Manifest:
     # ``previous`` (JSON ``previous_files``, parallel to ``previous``).
     files: dict[str, FileEntry] = field(default_factory=dict)
     previous_files: tuple[dict[str, FileEntry], ...] = field(default=())
+    # Bundles without an output that templates name: the bundles each links, in order.
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # webassets' ``extra`` of a bundle (EXTRA in the ``{% assets %}`` tag).
+    extra: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         doc: dict[str, Any] = {"version": VERSION, "bundles": _dump(self.bundles)}
@@ -101,6 +106,10 @@ class Manifest:
             doc["previous"] = [_dump(b) for b in self.previous]
             if any(self.previous_files):
                 doc["previous_files"] = [_dump_files(f) for f in self._aligned()]
+        if self.groups:
+            doc["groups"] = {n: list(m) for n, m in self.groups.items()}
+        if self.extra:
+            doc["extra"] = self.extra
         return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
     def _aligned(self) -> tuple[dict[str, FileEntry], ...]:
@@ -126,14 +135,16 @@ class Manifest:
         if (self.bundles or self.files) and changed:
             previous = (self.bundles, *previous)
             previous_files = (self.files, *previous_files)
-        return Manifest(bundles, (), files).with_history(previous, previous_files, keep)
+        new = replace(self, bundles=bundles, files=files)
+        return new.with_history(previous, previous_files, keep)
 
     def updated(
         self, bundles: dict[str, Entry], files: dict[str, FileEntry] | None = None
     ) -> Manifest:
         """The same build with some bundles rebuilt (``build <bundle>``): no new history."""
         new_files = self.files if files is None else files
-        return Manifest({**self.bundles, **bundles}, self.previous, new_files, self._aligned())
+        merged = {**self.bundles, **bundles}
+        return replace(self, bundles=merged, files=new_files, previous_files=self._aligned())
 
     def trimmed(self, keep: int) -> Manifest:
         """This manifest keeping ``keep`` older builds at most."""
@@ -146,7 +157,7 @@ class Manifest:
         keep: int,
     ) -> Manifest:
         n = max(keep, 0)
-        return Manifest(self.bundles, previous[:n], self.files, previous_files[:n])
+        return replace(self, previous=previous[:n], previous_files=previous_files[:n])
 
 
 def _files(entries: dict[str, Entry] | dict[str, FileEntry]) -> dict[str, str]:
@@ -282,11 +293,14 @@ def parse(data: bytes, where: str) -> Manifest:
         previous_files = doc.get("previous_files", [])
         if not isinstance(previous_files, list) or len(previous_files) > len(previous):
             raise ValueError("'previous_files' must be a list, one object per previous build")
+        bundles = _entries(doc.get("bundles"), "bundles")
         return Manifest(
-            _entries(doc.get("bundles"), "bundles"),
+            bundles,
             tuple(_entries(p, "previous") for p in previous),
             _file_entries(doc.get("files"), "files"),
             tuple(_file_entries(f, "previous_files") for f in previous_files),
+            groups=parse_groups(doc.get("groups", {}), bundles),
+            extra=parse_extra(doc.get("extra", {})),
         )
     except (ValueError, TypeError, OverflowError) as exc:
         raise ManifestError(f"invalid manifest: {exc}; {fix}", file=where) from None

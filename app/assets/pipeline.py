@@ -20,6 +20,9 @@ from .settings import Settings
 if TYPE_CHECKING:
     from flask import Flask
 
+    from .bridge.app_spec import AppDeclarations
+    from .declare import Spec
+
 # Set by the `flask assets` group: those commands build the manifest, so they must
 # not need one at start-up.
 manifest_optional: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -30,9 +33,16 @@ manifest_optional: contextvars.ContextVar[bool] = contextvars.ContextVar(
 class Pipeline:
     """``settings``, the static roots (``load_path``) and the ``resolver`` of one app."""
 
-    def __init__(self, settings: Settings, load_path: Callable[[], LoadPath]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        load_path: Callable[[], LoadPath],
+        declarations: Callable[[], AppDeclarations] | None = None,
+    ) -> None:
         self.settings = settings
         self._load_path_of = load_path
+        # Bundles declared beside assets.yml: registered in Python, inline in templates.
+        self.declarations = declarations
         self._load_path: LoadPath | None = None
         self._resolver: Resolver | None = None
 
@@ -42,6 +52,18 @@ class Pipeline:
         if self._load_path is None:
             self._load_path = self._load_path_of()
         return self._load_path
+
+    def load_spec(self) -> Spec:
+        """The declarations of ``assets.yml``, Python and templates, validated."""
+        from .declare import load_spec
+
+        found = self.declarations() if self.declarations else None
+        return load_spec(
+            self.settings.config_path,
+            self.load_path,
+            more=found.more if found else (),
+            wanted=found.wanted if found else (),
+        )
 
     @property
     def resolver(self) -> Resolver:
@@ -63,6 +85,7 @@ class Pipeline:
                 cache_dir=s.cache_dir,
                 file_events=s.inotify,
                 browsers=s.browsers,
+                declarations=self.declarations,
             )
         from .resolvers.static import StaticResolver
 

@@ -138,7 +138,7 @@ def _guarded(view: Callable[..., Any], static: Path) -> Callable[..., Any]:
                 return _fresh(Path(path).read_bytes())
         except OSError:
             abort(404)
-        return view(filename)
+        return view(filename=filename)
 
     return static_view
 

@@ -127,8 +127,14 @@ def watch(
     cache_dir: Path | None = None,
     stop: threading.Event | None = None,
     browsers: tuple[str, ...] = (),
+    loader: Callable[[], Spec] | None = None,
 ) -> None:
-    """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C)."""
+    """Build once, then rebuild on change until ``stop`` is set (or Ctrl-C).
+
+    ``loader`` gives the spec (the app's: Python and template bundles too); by default
+    ``config`` alone.
+    """
+    load = loader or (lambda: load_spec(config, load_path))
     stop = stop or threading.Event()
     static = load_path.static
     handler = SaveTracker(static, config)
@@ -141,7 +147,8 @@ def watch(
         # Before the first build: a save made during it (or right after the line below,
         # before this thread looks again) must still be rebuilt.
         seen = handler.generation
-        _build(config, load_path, None, static_url, keep, echo, report, cache_dir, browsers)
+        args = (static_url, keep, echo, report, cache_dir, browsers)
+        _build(load, config, load_path, None, *args)
         echo(f"watching {static} and {config.name} (Ctrl-C to stop)")
         while not stop.is_set():
             now = handler.wait(seen, 0.2)
@@ -150,13 +157,14 @@ def watch(
             seen = now
             handler.settle()  # an editor's save is often several events
             paths = handler.take()
-            _build(config, load_path, paths, static_url, keep, echo, report, cache_dir, browsers)
+            _build(load, config, load_path, paths, *args)
     finally:
         observer.stop()
         observer.join()
 
 
 def _build(
+    load: Callable[[], Spec],
     config: Path,
     load_path: LoadPath,
     paths: set[Path] | None,
@@ -168,7 +176,7 @@ def _build(
     browsers: tuple[str, ...] = (),
 ) -> None:
     try:
-        spec = load_spec(config, load_path)
+        spec = load()
         names = None
         if paths is not None and config.resolve() not in paths:
             try:

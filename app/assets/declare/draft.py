@@ -12,7 +12,7 @@ mistake of the file whatever its sort (a missing source before a malformed entry
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .model import Ref
@@ -51,6 +51,9 @@ class Draft:
     depends: tuple[Value, ...] | Problem = ()
     output: Value | Problem | None = None
     problem: Problem | None = None
+    # webassets' other bundle keys: EXTRA for the tag, and debug=False (never unbundled).
+    extra: tuple[tuple[str, str], ...] = ()
+    debug: bool | str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,7 @@ class Declaration:
 
     path: Path  # the file (shown in errors, kept as ``Spec.path``)
     bundles: tuple[Draft, ...]
+    roots: tuple[Path, ...] = ()  # extra source folders (webassets' directory, load_path)
+    notes: tuple[str, ...] = ()  # said once: settings ignored, filters renamed
+    # Bundles declared elsewhere than ``path`` (Python, templates): name -> where, for errors.
+    origins: dict[str, str] = field(default_factory=dict)

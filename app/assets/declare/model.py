@@ -6,6 +6,7 @@ Nothing here knows where the declaration came from (YAML today); paths are *logi
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import glob
 import os
@@ -36,8 +37,10 @@ class BundleSpec:
     filters: tuple[str, ...]
     output: str | None  # relative to the primary static folder, e.g. "gen/app.css"
     depends: tuple[str, ...]
-    kind: str  # "css" or "js"
+    kind: str  # "css" or "js"; "" for a container of both (or of nothing), never built
     line: int
+    extra: tuple[tuple[str, str], ...] = ()  # webassets' extra: EXTRA in the tag
+    debug: bool | str | None = None  # False: built even with ASSETS_DEBUG
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,20 @@ class Spec:
     bundles: dict[str, BundleSpec]
     # The glob patterns as written: a file added or removed may change what they match.
     globs: tuple[str, ...] = ()
+    # Containers (bundles without an output that templates name): the built bundles
+    # each renders, in order.
+    groups: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # said once: settings ignored, filters that run as another
+
+    def members(self, name: str) -> tuple[str, ...]:
+        """The built bundles a template naming ``name`` links (KeyError when none)."""
+        if name in self.outputs:
+            return (name,)
+        return self.groups[name]
+
+    def extra(self, name: str) -> dict[str, str]:
+        bundle = self.bundles.get(name)
+        return dict(bundle.extra) if bundle is not None else {}
 
     @property
     def static_folder(self) -> Path:

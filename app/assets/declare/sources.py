@@ -16,9 +16,13 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..load_path import LoadPath, Root
 from .draft import Value
-from .model import OUTPUT_DIR, VERSION_PLACEHOLDER
+from .model import OUTPUT_DIR
 
 _GLOB_CHARS = re.compile(r"[*?\[]")
+# A path segment of an output: what every server, CDN and file system takes as is.
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+# "%(version)s" with the one separator before it (or after it, at the start of a name).
+_VERSION = re.compile(r"(?:(?<=/)|^)%\(version\)s[-._]?|[-._]?%\(version\)s")
 
 ErrorFactory = Callable[[str, int | None, str | None], ConfigError]
 
@@ -38,6 +42,12 @@ class Sources:
     def expand(self, value: Value, bundle: str) -> list[str]:
         """The logical paths of the files a source (or glob) names, normalized."""
         pattern, line = value.text, value.line
+        if "://" in pattern or pattern.startswith("//"):
+            message = (
+                f"source '{pattern}' is a remote URL: remote files are not bundled; "
+                "vendor the file into static/ and name it here"
+            )
+            raise self.error(message, line, bundle)
         if os.path.isabs(pattern) or pattern.startswith("~"):
             raise self.error(f"source '{pattern}' must be relative to static/", line, bundle)
         matches = self.glob(pattern, line, bundle) if _GLOB_CHARS.search(pattern) else [pattern]
@@ -80,21 +90,47 @@ class Sources:
         return root is self.load_path.primary and bool(parts) and parts[0] == OUTPUT_DIR
 
     def output(self, value: Value, bundle: str) -> str:
-        """The output path relative to the primary root, version placeholder removed."""
+        """Where the output is built, relative to the primary root: always under ``gen/``.
+
+        webassets writes outputs anywhere under its directory (``js/packed.js``); here they
+        are built at the same relative path under ``gen/`` (``gen/js/packed.js``), so
+        ``gen/`` stays the one folder the build owns. A leftover ``%(version)s`` is dropped
+        with the separator before it: outputs are content-hashed anyway.
+        """
         text, line = value.text, value.line
-        plain = text.replace("." + VERSION_PLACEHOLDER, "").replace(VERSION_PLACEHOLDER, "")
-        norm = os.path.normpath(plain) if plain else ""
-        if (
-            os.path.isabs(plain)
-            or not norm.startswith(OUTPUT_DIR + os.sep)
-            or ".." in Path(plain).parts
-            or "%" in norm
-        ):
-            raise self.error(
-                f"output '{text}' must be a file under static/{OUTPUT_DIR}/ (e.g. gen/app.css)",
-                line,
-                bundle,
+        plain = _VERSION.sub("", text)
+        where = (
+            f"output '{text}' must be a relative path inside static/ (built under {OUTPUT_DIR}/)"
+        )
+        if not plain or os.path.isabs(plain) or "\\" in plain or plain.startswith("~"):
+            raise self.error(where, line, bundle)
+        parts = plain.split("/")
+        if any(p in ("..",) for p in parts):
+            raise self.error(where, line, bundle)
+        parts = [p for p in parts if p not in ("", ".")]
+        for part in parts:
+            if len(part.encode("utf-8")) > 255:
+                raise self.error(
+                    f"output '{text[:40]}...': a path segment is over 255 bytes", line, bundle
+                )
+            if not _SEGMENT.match(part):
+                shown = text.encode("unicode_escape").decode("ascii")
+                raise self.error(
+                    f"output '{shown}' may use only letters, digits and '._-/', "
+                    "with no segment starting with '.'",
+                    line,
+                    bundle,
+                )
+        if not parts:
+            raise self.error(where, line, bundle)
+        if parts[0] != OUTPUT_DIR:
+            parts = [OUTPUT_DIR, *parts]
+        norm = "/".join(parts)
+        if len(parts) > 2 and parts[1] == "dev":
+            message = (
+                f"output '{text}' would land in {OUTPUT_DIR}/dev/, where development builds go"
             )
+            raise self.error(message, line, bundle)
         if Path(norm).suffix not in (".css", ".js"):
             raise self.error(f"output '{text}' must end in .css or .js", line, bundle)
         static = self.load_path.static
@@ -103,7 +139,7 @@ class Sources:
         for existing in (static / OUTPUT_DIR, (static / norm).parent):
             if existing.exists() and not _inside(os.path.realpath(existing), gen_real):
                 raise self.error(f"output '{text}' resolves outside static/gen/", line, bundle)
-        return Path(norm).as_posix()
+        return norm
 
     def real(self, root: Root) -> str:
         """The root folder with symlinks resolved (computed once per root)."""

@@ -9,26 +9,56 @@ YAML, bad or repeated bundle names) are raised here; mistakes inside a bundle be
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import yaml
 
 from ..errors import ConfigError
 from .draft import Declaration, Draft, Problem, Value
+from .environment import is_environment, read_environment
 from .model import Ref, display_path
 from .validate import name_problem
 
-ALLOWED_KEYS = ("contents", "depends", "filters", "output")
+ALLOWED_KEYS = (
+    "contents",
+    "depends",
+    "filters",
+    "output",
+    # webassets' other bundle keys: accepted (extra reaches the tag as EXTRA)
+    "debug",
+    "extra",
+    "config",
+    "merge",
+    "remove_duplicates",
+    "version",
+)
+# YAML aliases can make a small file expand to billions of entries: stop well before.
+MAX_ENTRIES = 20_000
 _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
 
 _Fields = dict[str, yaml.Node]
 
 
-def read_yaml(path: Path) -> Declaration:
-    """The bundles a YAML file declares; :class:`ConfigError` for faults of the file itself."""
+def read_yaml(path: Path, static: Path | None = None) -> Declaration:
+    """The bundles a YAML file declares; :class:`ConfigError` for faults of the file itself.
+
+    ``static`` is the app's static folder (webassets' ``directory`` naming it adds no root).
+    """
     file = display_path(path)
     root = _compose(path, file)
+    roots: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
+    if isinstance(root, yaml.MappingNode) and is_environment(root):
+        env = read_environment(
+            root,
+            path.parent,
+            static or path.parent / "static",
+            lambda message, line: ConfigError(message, file=file, line=line),
+        )
+        roots, notes = env.roots, env.notes
+        root = env.bundles or yaml.MappingNode("tag:yaml.org,2002:map", [], root.start_mark)
     if root is None or (isinstance(root, yaml.MappingNode) and not root.value):
         line = _line(root) if root is not None else None
         raise ConfigError("declares no bundles", file=file, line=line)
@@ -48,8 +78,9 @@ def read_yaml(path: Path) -> Declaration:
             raise ConfigError(message, file=file, line=_line(key), bundle=bundle)
         lines[name] = _line(key)
         tops.append((name, value, _line(key)))
-    reader = _Reader(set(lines))
-    return Declaration(path, tuple(reader.top(name, node, line) for name, node, line in tops))
+    reader = _Reader(set(lines), file)
+    drafts = tuple(reader.top(name, node, line) for name, node, line in tops)
+    return Declaration(path, drafts, roots, notes)
 
 
 def _compose(path: Path, file: str) -> yaml.Node | None:
@@ -73,8 +104,19 @@ def _compose(path: Path, file: str) -> yaml.Node | None:
 
 
 class _Reader:
-    def __init__(self, names: set[str]) -> None:
+    def __init__(self, names: set[str], file: str) -> None:
         self.names = names  # every top-level bundle: a content item naming one is a Ref
+        self.file = file
+        self.entries = 0  # bundles and items read, aliases expanded: bounded
+
+    def count(self, node: yaml.Node) -> None:
+        self.entries += 1
+        if self.entries > MAX_ENTRIES:
+            message = (
+                f"expands to more than {MAX_ENTRIES:,} bundles and sources "
+                "(YAML aliases repeated inside each other?)"
+            )
+            raise ConfigError(message, file=self.file, line=_line(node))
 
     def top(self, name: str, node: yaml.Node, line: int) -> Draft:
         try:
@@ -87,14 +129,25 @@ class _Reader:
         if id(node) in inside:
             message = "an inline bundle contains itself (YAML alias)"
             return Draft(name, line, problem=Problem(message, line))
+        self.count(node)
+        if _null(node):
+            return Draft(name, line, contents_line=line)  # `auth_css:` alone: an empty bundle
         fields = _fields(node)
         if isinstance(fields, Problem):
             return Draft(name, line, problem=fields)
         if "contents" not in fields:
             return Draft(name, line, problem=Problem("has no 'contents'", line))
         cnode = fields["contents"]
-        items = cnode.value if isinstance(cnode, yaml.SequenceNode) else [cnode]
+        if _null(cnode) and "output" not in fields:
+            items: list[yaml.Node] = []  # an empty container
+        else:
+            items = cnode.value if isinstance(cnode, yaml.SequenceNode) else [cnode]
         inside = inside | {id(node)}
+        for key in ("filters", "depends", "extra"):  # lists an alias may repeat too
+            value = fields.get(key)
+            if isinstance(value, yaml.SequenceNode | yaml.MappingNode):
+                for _ in value.value:
+                    self.count(value)
         return Draft(
             name,
             line,
@@ -103,6 +156,8 @@ class _Reader:
             filters=_strings(fields["filters"], "'filters'") if "filters" in fields else (),
             depends=_strings(fields["depends"], "'depends'") if "depends" in fields else (),
             output=_output(fields["output"]) if "output" in fields else None,
+            extra=_extra(fields["extra"]) if "extra" in fields else (),
+            debug=_debug(fields["debug"]) if "debug" in fields else None,
         )
 
     def item(
@@ -110,6 +165,7 @@ class _Reader:
     ) -> Value | Ref | Draft | Problem:
         if isinstance(node, yaml.MappingNode):
             return self.bundle(name, node, _line(node), inside)
+        self.count(node)
         value = _scalar(node, "each item of 'contents'")
         if isinstance(value, Problem):
             return value
@@ -133,7 +189,9 @@ def _fields(node: yaml.Node) -> _Fields | Problem:
             return k
         if k not in ALLOWED_KEYS:
             allowed = ", ".join(ALLOWED_KEYS)
-            return Problem(f"unknown key '{k}' (allowed: {allowed})", _line(key))
+            close = difflib.get_close_matches(k, ALLOWED_KEYS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            return Problem(f"unknown key '{k}' (allowed: {allowed}){hint}", _line(key))
         if k in fields:
             return Problem(f"key '{k}' given twice", _line(key))
         fields[k] = value
@@ -146,8 +204,34 @@ def _scalar(node: yaml.Node, what: str) -> str | Problem:
     return str(node.value)
 
 
+def _null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL
+
+
+def _extra(node: yaml.Node) -> tuple[tuple[str, str], ...]:
+    """webassets' ``extra`` (e.g. ``{rel: stylesheet/less}``): strings reach the tag as EXTRA."""
+    if not isinstance(node, yaml.MappingNode):
+        return ()
+    return tuple(
+        (str(k.value), str(v.value))
+        for k, v in node.value
+        if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)
+    )
+
+
+def _debug(node: yaml.Node) -> bool | str | None:
+    value = node.value if isinstance(node, yaml.ScalarNode) else None
+    if value in ("false", "False", "no", "off"):
+        return False
+    if value in ("true", "True", "yes", "on"):
+        return True
+    return value if value == "merge" else None
+
+
 def _strings(node: yaml.Node, what: str) -> tuple[Value, ...] | Problem:
-    """A comma-separated string or a list of strings."""
+    """A comma-separated string or a list of strings (empty or null: none)."""
+    if _null(node):
+        return ()
     if isinstance(node, yaml.ScalarNode) and node.tag == _STR:
         return tuple(Value(p.strip(), _line(node)) for p in node.value.split(",") if p.strip())
     if not isinstance(node, yaml.SequenceNode):

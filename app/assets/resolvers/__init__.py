@@ -20,6 +20,15 @@ class Resolver(Protocol):
         """The built file of bundle ``name``; raises MissingBundleError naming it."""
         ...
 
+    def members(self, name: str) -> tuple[str, ...]:
+        """The built bundles a template naming ``name`` links: ``(name,)``, or the parts
+        of a bundle without an output; raises MissingBundleError naming an unknown one."""
+        ...
+
+    def extra(self, name: str) -> dict[str, str]:
+        """webassets' ``extra`` of a bundle (EXTRA in ``{% assets %}``); {} when none."""
+        ...
+
     def names(self) -> list[str]:
         """Every bundle a template may name."""
         ...

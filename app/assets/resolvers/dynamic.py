@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import changes, deps
 from ..bridge.bundle import compile_bundle
@@ -25,6 +26,9 @@ from .dev_outputs import DevOutputs
 from .live_spec import LiveSpec
 
 log = logging.getLogger("app.assets")
+
+if TYPE_CHECKING:
+    from ..bridge.app_spec import AppDeclarations
 
 
 @dataclass
@@ -53,6 +57,7 @@ class DynamicResolver:
         cache_dir: Path | None = None,
         file_events: bool = True,
         browsers: tuple[str, ...] = (),
+        declarations: Callable[[], AppDeclarations] | None = None,
     ) -> None:
         self._load_path = load_path
         self.browsers = browsers
@@ -68,7 +73,7 @@ class DynamicResolver:
         self._gate: changes.ChangeGate | None = None
         self._gate_ready = False
         self._config_folder = config_path.parent
-        self.live_spec = LiveSpec(config_path, load_path, self._fingerprint)
+        self.live_spec = LiveSpec(config_path, load_path, self._fingerprint, declarations)
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._built: dict[str, _Built] = {}
@@ -118,7 +123,22 @@ class DynamicResolver:
         return self._current(self._epoch())
 
     def names(self) -> list[str]:
-        return list(self.spec().outputs)
+        spec = self.spec()
+        return [*spec.outputs, *spec.groups]
+
+    def members(self, name: str) -> tuple[str, ...]:
+        spec = self.spec()
+        try:
+            return spec.members(name)
+        except KeyError:
+            known = ", ".join(spec.outputs) or "none"
+            raise MissingBundleError(f"unknown bundle '{name}' (declared: {known})") from None
+
+    def extra(self, name: str) -> dict[str, str]:
+        try:
+            return self.spec().extra(name)
+        except AssetError:
+            return {}  # assets.yml does not load: the overlay shows why
 
     def errors(self) -> list[AssetError]:
         errs = [self.live_spec.error] if self.live_spec.error else []

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import deps
 from ..declare import Spec, load_spec
 from ..errors import AssetError
 from ..load_path import LoadPath
+
+if TYPE_CHECKING:
+    from ..bridge.app_spec import AppDeclarations
+
+log = logging.getLogger("app.assets")
 
 
 class LiveSpec:
@@ -21,8 +28,12 @@ class LiveSpec:
         config_path: Path,
         load_path: Callable[[], LoadPath],
         fingerprint: Callable[[list[str], int], deps.Fingerprint],
+        declarations: Callable[[], AppDeclarations] | None = None,
     ) -> None:
         self.config_path = config_path
+        self._declarations = declarations
+        self._templates: list[str] = []
+        self._said: set[str] = set()
         self._load_path = load_path
         self._fingerprint = fingerprint
         self._spec: Spec | None = None
@@ -44,7 +55,14 @@ class LiveSpec:
     def _reload(self) -> Spec:
         started = time.time_ns()
         try:
-            spec = load_spec(self.config_path, self._load_path())
+            found = self._declarations() if self._declarations else None
+            self._templates = found.watched if found else []
+            spec = load_spec(
+                self.config_path,
+                self._load_path(),
+                more=found.more if found else (),
+                wanted=found.wanted if found else (),
+            )
         except AssetError as exc:
             self.error = exc
             if self._spec is None:
@@ -53,6 +71,10 @@ class LiveSpec:
             self._stamps = self._fingerprint(self._watched(self._spec), started)
             return self._spec
         self.error = None
+        for note in spec.notes:  # each once per server, not on every reload
+            if note not in self._said:
+                self._said.add(note)
+                log.info("assets: note: %s", note)
         if spec != self._spec:
             self.generation += 1
         self._spec = spec
@@ -61,4 +83,5 @@ class LiveSpec:
 
     def _watched(self, spec: Spec) -> list[str]:
         # assets.yml, and the folders its globs list: adding a matching file counts too.
-        return [str(self.config_path), *spec.glob_folders()]
+        # Templates too: an inline bundle added to one is built on the next request.
+        return [str(self.config_path), *spec.glob_folders(), *self._templates]

@@ -21,8 +21,18 @@ class StaticResolver:
                 "declare it in assets.yml and run `flask --app app assets build`"
             ) from None
 
+    def members(self, name: str) -> tuple[str, ...]:
+        found = (name,) if name in self.manifest.bundles else self.manifest.groups.get(name)
+        if found is None:
+            self.entry(name)  # raises, naming it
+            raise AssertionError(name)
+        return found
+
+    def extra(self, name: str) -> dict[str, str]:
+        return self.manifest.extra.get(name, {})
+
     def names(self) -> list[str]:
-        return list(self.manifest.bundles)
+        return [*self.manifest.bundles, *self.manifest.groups]
 
     def spec(self) -> Spec | None:
         return None
