@@ -394,3 +394,22 @@ def test_a_bundle_of_the_five_libraries_built_with_minify_runs(tmp_path: Path) -
     result = run_in_stub_browser(harness, data, probe, tmp_path)
     assert result["probe"] == [spec[3] for spec in LIBRARIES.values()]
     assert result["globals"] == sorted({g for spec in LIBRARIES.values() for g in spec[1]})
+
+
+@pytest.mark.parametrize("key", ["ASSETS_BROWSERS", "AUTOPREFIXER_BROWSERS"])
+def test_a_bundles_config_overrides_the_setting_for_it_alone(project: Path, key: str) -> None:
+    add_css_bundle(project, "modern", MODERN_CSS, "lightningcss")
+    add_css_bundle(project, "legacy", MODERN_CSS, "lightningcss")
+    yml = project / "assets.yml"
+    text = yml.read_text()
+    at = text.index("legacy:")
+    yml.write_text(text[:at] + text[at:].replace("\n", f"\n  config:\n    {key}: safari 12\n", 1))
+    spec = spec_of(project)
+    assert spec.bundles["legacy"].browsers == ("safari 12",)
+    assert spec.bundles["modern"].browsers is None
+    result = run_flask(project, "assets", "build", FLASK_ASSETS_BROWSERS="")
+    assert result.returncode == 0, result.stderr
+    [legacy] = (project / "static" / "gen").glob("legacy.*.css")
+    [modern] = (project / "static" / "gen").glob("modern.*.css")
+    assert "-webkit-user-select" in legacy.read_text()
+    assert "-webkit-user-select" not in modern.read_text()

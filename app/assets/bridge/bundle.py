@@ -65,9 +65,8 @@ def to_bundle(
 
     ``browsers``: the browserslist queries (``ASSETS_BROWSERS``) its minifiers target.
     """
-    # A per-bundle override (webassets' bundle `config`; nested bundles inherit it) is
-    # one line here, with browsers_of and SETTING from ..browsers:
-    # browsers = browsers_of(bundle.config[SETTING]) if SETTING in bundle.config else browsers
+    if bundle.browsers is not None:  # the bundle's config; nested bundles inherit it
+        browsers = bundle.browsers
     contents: list[Any] = []
     for item in bundle.contents:
         nested = spec.bundles[item.name] if isinstance(item, Ref) else item

@@ -9,6 +9,7 @@ file, that a template names is built too.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -105,18 +106,7 @@ def link(declaration: Declaration, names: set[str]) -> Declaration:
             Ref(c.text, c.line) if isinstance(c, Value) and c.text in names else c
             for c in draft.contents
         )
-        return Draft(
-            draft.name,
-            draft.line,
-            contents,
-            draft.contents_line,
-            draft.filters,
-            draft.depends,
-            draft.output,
-            draft.problem,
-            draft.extra,
-            draft.debug,
-        )
+        return dataclasses.replace(draft, contents=contents)
 
     return Declaration(
         declaration.path,

@@ -54,6 +54,7 @@ class Draft:
     # webassets' other bundle keys: EXTRA for the tag, and debug=False (never unbundled).
     extra: tuple[tuple[str, str], ...] = ()
     debug: bool | str | None = None
+    browsers: tuple[str, ...] | None = None  # config: ASSETS_BROWSERS for this bundle
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ class BundleSpec:
     line: int
     extra: tuple[tuple[str, str], ...] = ()  # webassets' extra: EXTRA in the tag
     debug: bool | str | None = None  # False: built even with ASSETS_DEBUG
+    # config: ASSETS_BROWSERS (or AUTOPREFIXER_BROWSERS) for this bundle and those it
+    # nests; None: the setting applies.
+    browsers: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

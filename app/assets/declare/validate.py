@@ -51,6 +51,7 @@ class _Checked:
     kind: str | None
     extra: tuple[tuple[str, str], ...] = ()
     debug: bool | str | None = None
+    browsers: tuple[str, ...] | None = None
 
 
 def build_spec(declaration: Declaration, load_path: LoadPath, wanted: Iterable[str] = ()) -> Spec:
@@ -138,6 +139,7 @@ class _Validator:
             kind,
             draft.extra,
             draft.debug,
+            draft.browsers,
         )
 
     def item(self, name: str, item: Value | Ref | Draft | Problem) -> list[str | Ref | _Checked]:
@@ -282,4 +284,5 @@ def _freeze(c: _Checked, kind: str) -> BundleSpec:
         c.line,
         c.extra,
         c.debug,
+        c.browsers,
     )

@@ -158,6 +158,7 @@ class _Reader:
             output=_output(fields["output"]) if "output" in fields else None,
             extra=_extra(fields["extra"]) if "extra" in fields else (),
             debug=_debug(fields["debug"]) if "debug" in fields else None,
+            browsers=_browsers(fields["config"]) if "config" in fields else None,
         )
 
     def item(
@@ -217,6 +218,25 @@ def _extra(node: yaml.Node) -> tuple[tuple[str, str], ...]:
         for k, v in node.value
         if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)
     )
+
+
+# Bundle config keys that set browser targets: ours, and webassets' autoprefixer filter's.
+BROWSER_KEYS = ("ASSETS_BROWSERS", "AUTOPREFIXER_BROWSERS")
+
+
+def _browsers(node: yaml.Node) -> tuple[str, ...] | None:
+    """A bundle's browser targets from its ``config`` (None: the ``ASSETS_BROWSERS``
+    setting applies). Other config keys configure tools that do not run here."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for k, v in node.value:
+        if not (isinstance(k, yaml.ScalarNode) and k.value in BROWSER_KEYS):
+            continue
+        if isinstance(v, yaml.ScalarNode):
+            return tuple(q.strip() for q in str(v.value).split(",") if q.strip())
+        if isinstance(v, yaml.SequenceNode):
+            return tuple(str(q.value).strip() for q in v.value if isinstance(q, yaml.ScalarNode))
+    return None
 
 
 def _debug(node: yaml.Node) -> bool | str | None:
