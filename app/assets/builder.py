@@ -27,7 +27,15 @@ from .compiled import Compiled
 from .declare import OUTPUT_DIR, Spec, display_path
 from .errors import BuildError, MissingBundleError
 from .manifest import Entry, FileEntry, Manifest
-from .output import LOCK_NAME, TMP_PREFIX, build_lock, remove_temporaries, variants, write_output
+from .output import (
+    LOCK_NAME,
+    TMP_PREFIX,
+    build_lock,
+    durable_batch,
+    remove_temporaries,
+    variants,
+    write_output,
+)
 from .static_files import Digester, to_digest, url_targets
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -199,14 +207,17 @@ def build(
             kept = {n: e for n, e in old.bundles.items() if n in spec.outputs} if names else {}
             bundles = dict(sorted({**kept, **fresh}.items()))
             results = []
-            for p in compiled:
-                t0 = time.perf_counter()
-                gz = write_output(static / p.entry.file, p.compiled.data, p.siblings)
-                seconds = p.seconds + time.perf_counter() - t0
-                results.append(Result(p.compiled.name, p.entry, gz, seconds, p.compiled.warnings))
-            # After the outputs (nothing links either before the manifest names them), so
-            # an output that cannot be written stops the build before any copy is made.
-            files = _digest_files(spec, compiled, bundles, linked, static_url, cache_dir)
+            # One file-system sync for everything below, before the manifest names it.
+            with durable_batch(gen):
+                for p in compiled:
+                    t0 = time.perf_counter()
+                    gz = write_output(static / p.entry.file, p.compiled.data, p.siblings)
+                    seconds = p.seconds + time.perf_counter() - t0
+                    warnings = p.compiled.warnings
+                    results.append(Result(p.compiled.name, p.entry, gz, seconds, warnings))
+                # After the outputs (nothing links either before the manifest names them),
+                # so an output that cannot be written stops the build before any copy.
+                files = _digest_files(spec, compiled, bundles, linked, static_url, cache_dir)
             if names:
                 new = Manifest(bundles, old.previous, files, old.previous_files)
             else:

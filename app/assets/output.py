@@ -8,8 +8,11 @@ imported when first used, so a production server (which never writes) needs neit
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import ctypes
 import gzip
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +20,51 @@ from pathlib import Path
 TMP_PREFIX = ".tmp-"
 LOCK_NAME = ".build.lock"
 SUFFIXES = (".gz", ".br")
+
+
+# Inside ``durable_batch``: durable writes skip their own fsync; one sync at the end.
+_batch: contextvars.ContextVar[list[Path] | None] = contextvars.ContextVar("batch", default=None)
+
+
+@contextlib.contextmanager
+def durable_batch(folder: Path) -> Iterator[None]:
+    """Make every durable write inside durable with one file-system sync at the end.
+
+    An fsync per file was most of a many-bundle build's write time. Nothing names the
+    new files until the caller writes the manifest (itself fsynced) after this block, so
+    a crash before the sync leaves the previous build serving, as before.
+    """
+    written: list[Path] = []
+    token = _batch.set(written)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if written:
+        sync_file_system(folder, written)
+
+
+def sync_file_system(folder: Path, files: list[Path]) -> None:
+    """syncfs(2) on Linux (one call for the file system holding ``folder``); elsewhere
+    an fsync of each file."""
+    if sys.platform.startswith("linux"):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            if ctypes.CDLL(None, use_errno=True).syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in files:
+        with contextlib.suppress(OSError), open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+
+
+def _must_fsync(durable: bool, path: Path) -> bool:
+    batch = _batch.get()
+    if durable and batch is not None:
+        batch.append(path)
+        return False
+    return durable
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
@@ -32,7 +80,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, durable: bool = T
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            if durable:
+            if _must_fsync(durable, path):
                 os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
@@ -54,7 +102,8 @@ def atomic_copy(src: Path, path: Path, sha256: str) -> bool:
         with os.fdopen(fd, "wb") as fh, open(src, "rb") as source:
             copied, _, _ = stream_hashes(source, fh)
             fh.flush()
-            os.fsync(fh.fileno())
+            if _must_fsync(True, path):
+                os.fsync(fh.fileno())
         if copied != sha256:
             os.unlink(tmp)
             return False
@@ -72,10 +121,19 @@ def gzip_bytes(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
+# Below this size quality 11 saves less than one TCP packet over quality 5 (measured on
+# Bootstrap's and jQuery's minified files: 70-300 bytes) for about ten times the time.
+BROTLI_SMALL = 20 * 1024
+
+
+def brotli_quality(size: int) -> int:
+    return 5 if size < BROTLI_SMALL else 11
+
+
 def brotli_bytes(data: bytes) -> bytes:
     import brotli
 
-    return bytes(brotli.compress(data, quality=11))
+    return bytes(brotli.compress(data, quality=brotli_quality(len(data))))
 
 
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {".gz": gzip_bytes, ".br": brotli_bytes}
