@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import manifest as manifest_mod
-from .bridge.bundle import compile_bundle
 from .cache import Cache, memo
 from .compiled import Compiled
 from .declare import OUTPUT_DIR, Spec, display_path
@@ -36,6 +35,7 @@ from .output import (
     variants,
     write_output,
 )
+from .records import Records, declaration_key
 from .static_files import Digester, to_digest, url_targets
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -70,6 +70,8 @@ def _prepare(
     browsers: tuple[str, ...] = (),
 ) -> Prepared:
     # Runs in a worker: compile, hash and compress here, so all of it uses every core.
+    from .bridge.bundle import compile_bundle  # webassets and the engines: only to compile
+
     t0 = time.perf_counter()
     cache = Cache(cache_dir) if cache_dir else None
     compiled = compile_bundle(spec, name, minify=minify, cache=cache, browsers=browsers)
@@ -112,6 +114,27 @@ def compile_all(
     ) as pool:
         futures = [pool.submit(_prepare, spec, n, *args) for n in names]
         return [f.result() for f in futures]
+
+
+def _in_order(
+    todo: list[str],
+    made: list[Prepared],
+    reused: dict[str, tuple[Compiled, Entry]],
+    static: Path,
+    cache: Cache | None,
+) -> list[Prepared]:
+    """Compiled and reused bundles in declaration order; a reused output's siblings are
+    verified on disk (decompressed) like any other's."""
+    by_name = {p.compiled.name: p for p in made}
+    out = []
+    for name in todo:
+        if name in by_name:
+            out.append(by_name[name])
+            continue
+        compiled, entry = reused[name]
+        siblings = variants(static / entry.file, compiled.data, memo(cache, "compress"))
+        out.append(Prepared(compiled, entry, siblings, 0.0))
+    return out
 
 
 def select(spec: Spec, names: Iterable[str] | None) -> list[str]:
@@ -183,15 +206,21 @@ def build(
     """
     static = spec.static_folder
     todo = select(spec, names)
-    compiled = compile_all(
+    started = time.time_ns()
+    cache = Cache(cache_dir) if cache_dir else None
+    records = Records(cache)
+    keys = {n: declaration_key(spec, n, (minify, browsers, static_url)) for n in todo}
+    reused = {n: hit for n in todo if (hit := records.current(spec, n, keys[n]))}
+    made = compile_all(
         spec,
-        todo,
+        [n for n in todo if n not in reused],
         minify=minify,
         cache_dir=cache_dir,
         jobs=jobs,
         static_url=static_url,
         browsers=browsers,
     )
+    compiled = _in_order(todo, made, reused, static, cache)
     gen = static / OUTPUT_DIR
     mpath = gen / manifest_mod.FILENAME
     try:
@@ -225,6 +254,10 @@ def build(
             new = _with_groups(spec, new)
             if new != old or manifest_mod.load_bytes(mpath) != new.to_json():
                 manifest_mod.save(mpath, new)
+            for p in made:
+                name = p.compiled.name
+                records.store(spec, name, keys[name], p.compiled, p.entry, started)
+            records.save()
     except OSError as exc:
         raise _write_error(exc, gen) from None
     if report:

@@ -13,6 +13,8 @@ from .digests import file_digest
 # Files modified this close to a build are "racy": their stat may not change on a
 # second edit within the file system's timestamp granularity, so compare content.
 RACY_NS = 2_000_000_000
+MISSING = -1  # a stamp's mtime and size: no such file (yet)
+DURING_BUILD = -2  # saved while the build ran: never fresh
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,11 @@ def stamp(paths: list[str], started_ns: int | None = None) -> tuple[Stamp, ...]:
         try:
             st = os.stat(p)
         except OSError:
-            out.append(Stamp(p, -1, -1, None))
+            out.append(Stamp(p, MISSING, MISSING, None))
             continue
         if started_ns <= st.st_mtime_ns <= now:
             # Saved while the build ran: the output may hold the old text. Never fresh.
-            out.append(Stamp(p, -2, -2, None))
+            out.append(Stamp(p, DURING_BUILD, DURING_BUILD, None))
             continue
         racy = st.st_mtime_ns >= started_ns - RACY_NS
         out.append(Stamp(p, st.st_mtime_ns, st.st_size, file_digest(p) if racy else None))
@@ -48,7 +50,7 @@ def differs(s: Stamp) -> bool:
     try:
         st = os.stat(s.path)
     except OSError:
-        return s.size != -1
+        return s.size != MISSING
     if st.st_mtime_ns != s.mtime_ns or st.st_size != s.size:
         return True
     return s.digest is not None and file_digest(s.path) != s.digest

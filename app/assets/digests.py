@@ -69,11 +69,11 @@ def file_digest(path: str | os.PathLike[str]) -> str | None:
         return None
 
 
-def listing_digest(folder: str | os.PathLike[str]) -> str | None:
-    """sha256 of a folder's sorted entry names, or None when it cannot be listed: what
-    an import lookup there finds changes only when this does."""
+def listing_digest(folder: str | os.PathLike[str], skip: str | None = None) -> str | None:
+    """sha256 of a folder's sorted entry names (``skip`` left out), or None when it
+    cannot be listed: what an import lookup there finds changes only when this does."""
     try:
-        names = sorted(os.listdir(folder))
+        names = sorted(n for n in os.listdir(folder) if n != skip)
     except OSError:
         return None
     return sha256_hex("\n".join(names).encode("utf-8", "surrogateescape"))

@@ -114,7 +114,7 @@ class CompileFilter(Filter):
         if cache and not _modified_since([*result.files_read, *result.lookup_dirs], started):
             entry = {
                 "files": [[p, file_digest(p)] for p in result.files_read],
-                "dirs": [[d, listing_digest(d)] for d in result.lookup_dirs],
+                "dirs": [[d, listing_digest(d, skip=OUTPUT_DIR)] for d in result.lookup_dirs],
                 "css": result.text,
                 "warnings": list(result.warnings),  # a cached compile still shows them
             }
@@ -130,7 +130,7 @@ class CompileFilter(Filter):
 
 def _still_valid(hit: dict[str, Any]) -> bool:
     return all(file_digest(p) == d for p, d in hit["files"]) and all(
-        listing_digest(f) == d for f, d in hit["dirs"]
+        listing_digest(f, skip=OUTPUT_DIR) == d for f, d in hit["dirs"]
     )
 
 
