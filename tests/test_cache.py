@@ -68,10 +68,10 @@ def test_one_js_edit_reminifies_only_that_file(project: Path) -> None:
     cache = Cache(project / ".cache" / "assets")
     compiled = compile_bundle(spec, "js_all", cache=cache)
     assert b"__edited" in compiled.data
-    # Misses: main.js's minified form and syntax verdict, and the new bundle's verdict;
-    # util.js and format.js (minified form and verdict each) came from the cache.
-    assert cache.misses == 3
-    assert cache.hits == 4
+    # main.js's minified form is new; util.js's and format.js's came from the cache.
+    # (Syntax verdicts of texts this small are not cached: parsing is cheaper.)
+    assert cache.misses == 1
+    assert cache.hits == 2
 
 
 def test_unchanged_scss_entry_is_not_recompiled(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

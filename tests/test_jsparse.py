@@ -244,6 +244,9 @@ def test_module_syntax_in_a_bundle_names_the_file(built: Path) -> None:
 def test_an_unchanged_source_is_not_parsed_again_on_a_cached_build(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Verdicts are cached only for large texts (small ones parse faster than a cache
+    # round trip): every text counts as large here, to test the caching itself.
+    monkeypatch.setattr(bridge_filters, "PARSE_CACHE_MIN", 0)
     spec = load_spec(project / "assets.yml", project / "static")
     cache = Cache(tmp_path / "cache")
     parsed: list[str] = []
@@ -272,6 +275,16 @@ def test_an_unchanged_source_is_not_parsed_again_on_a_cached_build(
             compile_bundle(spec, "js_all", cache=cache)
 
 
+def test_small_texts_are_parsed_not_cached(project: Path, tmp_path: Path) -> None:
+    spec = load_spec(project / "assets.yml", project / "static")
+    cache = Cache(tmp_path / "cache")
+    compile_bundle(spec, "js_gallery", cache=cache)
+    hits, misses = cache.hits, cache.misses
+    compile_bundle(spec, "js_gallery", cache=cache)
+    # One lookup, a hit: the minified gallery.js; no syntax verdict was stored or read.
+    assert (cache.hits - hits, cache.misses - misses) == (1, 0)
+
+
 def test_development_builds_are_checked_too(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project)  # error paths are shown relative to cwd
     spec = load_spec(project / "assets.yml", project / "static")
@@ -297,8 +310,27 @@ def test_a_minifier_producing_invalid_javascript_is_caught(
     with pytest.raises(BuildError) as info:
         compile_bundle(spec, "js_gallery")
     message = str(info.value)
+    # The guard parses each file's minified output with the same parser: the file is named.
     assert re.fullmatch(
-        rf"bundle 'js_gallery': {engine} produced invalid JavaScript: SyntaxError: .+ "
+        rf".*static/js/gallery\.js: bundle 'js_gallery': {engine}: {engine} produced output "
+        r"that does not parse: SyntaxError: .+",
+        message,
+    ), message
+
+
+def test_a_join_that_breaks_the_bundle_is_caught_by_the_bundle_parse(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.assets.bridge import filters as bridge_filters
+
+    real = bridge_filters.join_js
+    monkeypatch.setattr(bridge_filters, "join_js", lambda parts: real(parts) + "\n(")
+    spec = load_spec(built / "assets.yml", built / "static")
+    with pytest.raises(BuildError) as info:
+        compile_bundle(spec, "js_gallery")
+    message = str(info.value)
+    assert re.fullmatch(
+        r"bundle 'js_gallery': jsmin produced invalid JavaScript: SyntaxError: .+ "
         r"at line \d+ of the minified output",
         message,
     ), message
@@ -317,8 +349,8 @@ def test_a_minifier_bug_fails_the_cli_build_and_keeps_the_previous_one(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
     assert re.search(
-        r"^bundle 'js_\w+': jsmin produced invalid JavaScript: SyntaxError: .+ "
-        r"at line \d+ of the minified output$",
+        r"^static/js/\w+\.js: bundle 'js_\w+': jsmin: jsmin produced output that does not "
+        r"parse: SyntaxError: .+$",
         lines[0],
     ), lines[0]
     assert snapshot(built / "static" / "gen") == before

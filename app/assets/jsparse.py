@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import tree_sitter
 
-__all__ = ["JSSyntaxError", "check_syntax", "grammar_version"]
+__all__ = ["JSSyntaxError", "check_syntax", "grammar_version", "literal_spans"]
 
 
 class JSSyntaxError(Exception):
@@ -176,3 +176,57 @@ def _check_classic(root: tree_sitter.Node, source: bytes) -> None:
             raise JSSyntaxError(
                 f"SyntaxError: 'import.meta' only works in {MODULE_SCRIPT}", line, column
             )
+
+
+_KINDS = {"string": "string", "template_string": "template", "regex": "regex"}
+
+
+@functools.cache
+def _literal_query() -> tree_sitter.Query:
+    import tree_sitter
+
+    return tree_sitter.Query(_language(), "[(string) (template_string) (regex)] @literal")
+
+
+def literal_spans(text: str) -> list[tuple[int, int, str]]:
+    """The outermost string, template and regex literals as (start, end, kind), in
+    character offsets and document order; literals inside a template's ``${...}`` are
+    part of it. Raises :class:`JSSyntaxError` when ``text`` does not parse.
+
+    The parser's own tokens: what a minifier guard protects and verifies, with no
+    hand-written lexer to disagree with the syntax check about where a regex starts.
+    """
+    import tree_sitter
+
+    source = text.encode("utf-8", "surrogatepass")
+    root = _parser().parse(source).root_node
+    if root.has_error:
+        node = _first_error(root)
+        message, at = _describe(node, source)
+        line, column = _position(source, at)
+        raise JSSyntaxError(f"SyntaxError: {message}", line, column)
+    nodes = tree_sitter.QueryCursor(_literal_query()).captures(root).get("literal", [])
+    spans: list[tuple[int, int, str]] = []
+    end = -1
+    for node in sorted(nodes, key=lambda n: n.start_byte):
+        if node.start_byte < end:
+            continue  # inside the previous literal (a template's substitution)
+        spans.append((node.start_byte, node.end_byte, _KINDS[node.type]))
+        end = node.end_byte
+    if text.isascii():
+        return spans
+    return _to_characters(source, spans)
+
+
+def _to_characters(source: bytes, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Byte offsets to character offsets, decoding each stretch once."""
+    out = []
+    chars = 0
+    pos = 0
+    for start, end, kind in spans:
+        chars += len(source[pos:start].decode("utf-8", "surrogatepass"))
+        length = len(source[start:end].decode("utf-8", "surrogatepass"))
+        out.append((chars, chars + length, kind))
+        chars += length
+        pos = end
+    return out

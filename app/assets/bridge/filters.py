@@ -210,12 +210,18 @@ class UrlFilter(Filter):
         )
 
 
+PARSE_CACHE_MIN = 64 * 1024
+
+
 def js_parses(text: str, cache: Cache | None) -> None:
     """Raise JSSyntaxError unless ``text`` is a valid classic script; cache a pass by content.
 
     Only the verdict "this exact text parsed" is cached: an error is re-found (and so
-    reported with its position) on every build until the file is fixed.
+    reported with its position) on every build until the file is fixed. Small texts
+    parse faster (about 0.1 ms per KB) than a cache entry is written and read back.
     """
+    if len(text) < PARSE_CACHE_MIN:
+        cache = None
     ck = cache_key("js-syntax", grammar_version(), "classic", text) if cache else ""
     if cache and cache.get(ck) is not None:
         return

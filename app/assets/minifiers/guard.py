@@ -101,7 +101,7 @@ def _verify(
     try:
         new = scan(after)
     except MinifyError as exc:
-        raise MinifyError(f"{engine} produced output that no longer scans: {exc.message}") from exc
+        raise MinifyError(f"{engine} produced output that does not parse: {exc.message}") from exc
     old_texts = [before[s.start : s.end] for s in old]
     new_texts = [after[s.start : s.end] for s in new]
     if old_texts == new_texts:
