@@ -21,6 +21,7 @@ from werkzeug.exceptions import NotFound
 
 from .errors import AssetError
 from .resolvers.dev_outputs import DEV_DIR
+from .resolvers.dynamic import look_again
 from .settings import template_folders
 from .watch import SaveTracker
 
@@ -183,6 +184,7 @@ class DevTools:
     ) -> Iterator[str]:
         seen = self.wakeup.generation
         while time.monotonic() < end:
+            look_again()  # each pass sees the files as they are now
             try:
                 names = resolver.names()
             except AssetError:

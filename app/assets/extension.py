@@ -10,7 +10,7 @@ from flask.cli import NoAppException
 from .errors import ManifestError
 from .helpers import bundle_preload, bundle_tags, bundle_url
 from .pipeline import Pipeline, manifest_optional
-from .settings import Settings, load_path_of
+from .settings import Settings, load_path_of, template_folders
 
 if TYPE_CHECKING:
     from .bridge.app_spec import AppDeclarations
@@ -47,7 +47,12 @@ class AssetPipeline:
 
     def init_app(self, app: Flask) -> None:
         settings = Settings.from_app(app)
-        pipeline = Pipeline(settings, lambda: load_path_of(app), lambda: _declarations(app))
+        pipeline = Pipeline(
+            settings,
+            lambda: load_path_of(app),
+            lambda: _declarations(app),
+            lambda: template_folders(app),
+        )
         app.extensions["assets"] = pipeline
         if settings.auto_build:
             from .dev import init_dev  # watchdog and the compilers: development only

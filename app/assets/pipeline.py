@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -38,9 +39,11 @@ class Pipeline:
         settings: Settings,
         load_path: Callable[[], LoadPath],
         declarations: Callable[[], AppDeclarations] | None = None,
+        template_folders: Callable[[], list[Path]] = list,
     ) -> None:
         self.settings = settings
         self._load_path_of = load_path
+        self.template_folders = template_folders
         # Bundles declared beside assets.yml: registered in Python, inline in templates.
         self.declarations = declarations
         self._load_path: LoadPath | None = None
@@ -86,6 +89,7 @@ class Pipeline:
                 file_events=s.inotify,
                 browsers=s.browsers,
                 declarations=self.declarations,
+                also_watched=self.template_folders,
             )
         from .resolvers.static import StaticResolver
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from flask import g, has_request_context
+
 from .. import changes, deps
 from ..bridge.bundle import compile_bundle
 from ..cache import Cache
@@ -29,6 +31,9 @@ log = logging.getLogger("app.assets")
 
 if TYPE_CHECKING:
     from ..bridge.app_spec import AppDeclarations
+
+
+EPOCH_KEY = "_assets_epoch"  # flask.g: the epoch this request read
 
 
 @dataclass
@@ -58,6 +63,7 @@ class DynamicResolver:
         file_events: bool = True,
         browsers: tuple[str, ...] = (),
         declarations: Callable[[], AppDeclarations] | None = None,
+        also_watched: Callable[[], list[Path]] = list,
     ) -> None:
         self._load_path = load_path
         self.browsers = browsers
@@ -70,6 +76,7 @@ class DynamicResolver:
         self.outputs = DevOutputs(self.static, static_url)
         self.static_url = static_url
         self._file_events = file_events
+        self._also_watched = also_watched  # template folders: the spec reads templates
         self._gate: changes.ChangeGate | None = None
         self._gate_ready = False
         self._config_folder = config_path.parent
@@ -93,8 +100,9 @@ class DynamicResolver:
             with self._lock:
                 if not self._gate_ready:
                     if self._file_events:
+                        roots = [*self._load_path().folders(), *self._also_watched()]
                         self._gate = changes.gate(
-                            self._load_path().folders(),
+                            roots,
                             [self._config_folder],
                             skip=[self.static / OUTPUT_DIR],
                         )
@@ -102,8 +110,19 @@ class DynamicResolver:
         return self._gate
 
     def _epoch(self) -> int | None:
+        """The gate's epoch, read once per request: a page sees the files as they were
+        when it started rendering (an edit during it is the next request's), and a page
+        of many bundle tags costs one read of the event queue, not one per tag."""
         gate = self.gate
-        return gate.epoch() if gate is not None else None
+        if gate is None:
+            return None
+        if not has_request_context():
+            return gate.epoch()
+        memo = g.get(EPOCH_KEY)
+        if memo is None or memo[0] is not self:
+            memo = (self, gate.epoch())
+            setattr(g, EPOCH_KEY, memo)
+        return memo[1]
 
     def _fingerprint(self, files: list[str], started: int) -> deps.Fingerprint:
         covers = self._gate.covers if self._gate is not None else None
@@ -231,3 +250,9 @@ class DynamicResolver:
         # Serve the last good output; stamp now so we retry on the next edit only.
         self._built[name] = _Built(old.entry, self._fingerprint(files, started))
         return old.entry
+
+
+def look_again() -> None:
+    """A long request (the live-reload stream) reads the epoch afresh from here on."""
+    if has_request_context():
+        g.pop(EPOCH_KEY, None)
