@@ -82,7 +82,7 @@ def _prepare(
     return Prepared(compiled, entry, siblings, time.perf_counter() - t0)
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """A killed build must not leave workers behind (they would hold its pipes open)."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -110,7 +110,7 @@ def compile_all(
     # fork: workers inherit imported modules, so start-up costs milliseconds.
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),)
+        max_workers=jobs, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
     ) as pool:
         futures = [pool.submit(_prepare, spec, n, *args) for n in names]
         return [f.result() for f in futures]

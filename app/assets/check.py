@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import manifest as manifest_mod
 from .bridge.bundle import compile_bundle
+from .compiled import Compiled
 from .declare import Spec, display_path
 from .deps import newer_than
 from .digests import integrity, stream_hashes
@@ -44,12 +48,13 @@ def stale_bundles(
     except AssetError as exc:
         return [str(exc)]
     problems = []
+    fresh = compile_fresh(spec, [n for n in spec.outputs if n in manifest.bundles], browsers)
     for name in spec.outputs:
         entry = manifest.bundles.get(name)
         if entry is None:
             problems.append(f"bundle '{name}': not built; {REBUILD}")
             continue
-        problems += _bundle_problems(spec, name, entry, static_url, browsers)
+        problems += _bundle_problems(spec, name, entry, static_url, fresh[name])
     for name in manifest.bundles:
         if name not in spec.outputs:
             problems.append(f"bundle '{name}': in the manifest but no longer declared; rebuild")
@@ -64,8 +69,34 @@ def stale_bundles(
     return problems
 
 
+def _compile(spec: Spec, name: str, browsers: tuple[str, ...]) -> Compiled | AssetError:
+    try:
+        # No cache: what the sources build to now.
+        return compile_bundle(spec, name, browsers=browsers)
+    except AssetError as exc:
+        return exc
+
+
+def compile_fresh(
+    spec: Spec, names: list[str], browsers: tuple[str, ...]
+) -> dict[str, Compiled | AssetError]:
+    """Every bundle compiled from its sources, no cache, in parallel processes like a
+    build (the compilers and minifiers are the cost: check is a cold build)."""
+    from .builder import die_with_parent
+
+    jobs = min(os.cpu_count() or 1, len(names))
+    if jobs <= 1:
+        return {n: _compile(spec, n, browsers) for n in names}
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
+        futures = {n: pool.submit(_compile, spec, n, browsers) for n in names}
+        return {n: f.result() for n, f in futures.items()}
+
+
 def _bundle_problems(
-    spec: Spec, name: str, entry: Entry, static_url: str, browsers: tuple[str, ...]
+    spec: Spec, name: str, entry: Entry, static_url: str, fresh: Compiled | AssetError
 ) -> list[str]:
     static = spec.static_folder
     out = static / entry.file
@@ -78,11 +109,8 @@ def _bundle_problems(
     expected_url = f"{static_url.rstrip('/')}/{entry.file}"
     if entry.url != expected_url:
         return [f"bundle '{name}': manifest URL {entry.url} is not {expected_url}; rebuild"]
-    try:
-        # No cache: what the sources build to now.
-        fresh = compile_bundle(spec, name, browsers=browsers)
-    except AssetError as exc:
-        return [str(exc)]
+    if isinstance(fresh, AssetError):
+        return [str(fresh)]
     if fresh.data != data:
         hint = newer_than([spec.load_path.path(s) for s in fresh.sources], out)
         changed = ", ".join(spec.load_path.logical(p) or str(p) for p in hint) or "sources"
