@@ -114,3 +114,23 @@ def test_without_the_cache_every_bundle_is_compiled(project: Path, compiles: lis
     compiles.clear()
     builder.build(spec, jobs=1, cache_dir=None)
     assert sorted(compiles) == sorted(read_manifest(project)["bundles"])
+
+
+def test_every_shortcut_leaves_the_bytes_of_a_serial_uncached_build(tmp_path: Path) -> None:
+    """Parallel workers, the build cache, build records and batched syncs change how a
+    build runs, never what it writes."""
+    from conftest import copy_project
+
+    serial = copy_project(tmp_path / "serial")
+    fast = copy_project(tmp_path / "fast")
+    spec = load_spec(serial / "assets.yml", serial / "static")
+    builder.build(spec, jobs=1, cache_dir=None)
+    fast_spec = load_spec(fast / "assets.yml", fast / "static")
+    cache = fast / ".cache" / "assets"
+    builder.build(fast_spec, jobs=2, cache_dir=cache)  # parallel, fills the cache
+    (fast / "static" / "gen").rename(fast / "gen-first")
+    builder.build(fast_spec, jobs=2, cache_dir=cache)  # from the cache, records unusable
+    builder.build(fast_spec, jobs=2, cache_dir=cache)  # from the records
+    expected = snapshot(serial / "static" / "gen")
+    assert snapshot(fast / "static" / "gen") == expected
+    assert snapshot(fast / "gen-first") == expected
