@@ -10,7 +10,7 @@ from typing import BinaryIO
 CHUNK = 1024 * 1024  # streamed files are read this much at a time: memory stays bounded
 
 # Bump to invalidate every cache entry (a change in what a cached result means).
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 
 
 def sha256_hex(data: bytes) -> str:
