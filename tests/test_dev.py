@@ -456,6 +456,18 @@ class EventStream:
                 return data
             seen.append(got)
 
+    def first_pass(self, seconds: float = 5.0) -> None:
+        """Wait for the stream's first ping: it comes after the pass that records the
+        current URLs, so a save from here on is a change to it."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            line = self.resp.readline()
+            if not line:
+                raise AssertionError("event stream closed")
+            if line.startswith(b": ping"):
+                return
+        raise AssertionError("no first pass before the deadline")
+
     def close(self) -> None:
         self.resp.close()  # the response holds its own reference to the socket
         self.conn.close()
@@ -471,7 +483,7 @@ def test_event_stream_announces_css_rebuild_and_errors(
     stream = EventStream(base)
     try:
         assert stream.resp.readline().startswith(b"retry:")
-        time.sleep(1.0)  # the stream's first poll records the current URLs
+        stream.first_pass()
         buttons = scss(project, "_buttons.scss")
         replace(buttons, "display: inline-block;", "display: inline-flex;")
         data = stream.wait_for("css")
@@ -505,7 +517,7 @@ def test_event_stream_reacts_to_file_events_not_its_poll(
     buttons = scss(project, "_buttons.scss")
     try:
         assert stream.resp.readline().startswith(b"retry:")
-        time.sleep(0.3)  # the first pass records the current URLs
+        stream.first_pass()
         delays = []
         for i in range(3):
             time.sleep(0.05)  # just after the last pass: the next poll is ~1 s away
