@@ -82,14 +82,38 @@ def _prepare(
     return Prepared(compiled, entry, siblings, time.perf_counter() - t0)
 
 
-def die_with_parent(parent: int) -> None:
-    """A killed build must not leave workers behind (they would hold its pipes open)."""
+def die_with_parent(parent: int | None) -> None:
+    """A killed build must not leave workers behind (they would hold its pipes open).
+
+    ``parent``: the build that forked this worker, None under the forkserver (whose
+    server is the parent, and exits when the build does).
+    """
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     # The parent may have died between fork and prctl (then we were adopted).
-    if os.getppid() != parent:
+    if parent is not None and os.getppid() != parent:
         os._exit(1)
+
+
+def pool(jobs: int) -> ProcessPoolExecutor:
+    """A process pool of ``jobs`` workers that die with the build."""
+    ctx = pool_context()
+    parent = os.getpid() if ctx.get_start_method() == "fork" else None
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=die_with_parent, initargs=(parent,)
+    )
+
+
+def pool_context() -> multiprocessing.context.BaseContext:
+    """fork: workers inherit the imported modules, so start-up costs milliseconds. But
+    a process that has called into a Go runtime (tdewolff-minify, module ``minify``)
+    cannot fork safely: Go's threads do not survive it and the child hangs on its first
+    call. Such a process (a test run, a long-lived server) starts clean workers instead.
+    """
+    if "minify" in sys.modules:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("fork")
 
 
 def compile_all(
@@ -107,12 +131,8 @@ def compile_all(
     args = (minify, cache_dir, static_url, browsers)
     if jobs <= 1:
         return [_prepare(spec, n, *args) for n in names]
-    # fork: workers inherit imported modules, so start-up costs milliseconds.
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
-    ) as pool:
-        futures = [pool.submit(_prepare, spec, n, *args) for n in names]
+    with pool(jobs) as workers:
+        futures = [workers.submit(_prepare, spec, n, *args) for n in names]
         return [f.result() for f in futures]
 
 

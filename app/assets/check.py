@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import manifest as manifest_mod
@@ -82,16 +80,13 @@ def compile_fresh(
 ) -> dict[str, Compiled | AssetError]:
     """Every bundle compiled from its sources, no cache, in parallel processes like a
     build (the compilers and minifiers are the cost: check is a cold build)."""
-    from .builder import die_with_parent
+    from .builder import pool
 
     jobs = min(os.cpu_count() or 1, len(names))
     if jobs <= 1:
         return {n: _compile(spec, n, browsers) for n in names}
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=die_with_parent, initargs=(os.getpid(),)
-    ) as pool:
-        futures = {n: pool.submit(_compile, spec, n, browsers) for n in names}
+    with pool(jobs) as workers:
+        futures = {n: workers.submit(_compile, spec, n, browsers) for n in names}
         return {n: f.result() for n, f in futures.items()}
 
 
