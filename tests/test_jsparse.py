@@ -344,7 +344,8 @@ def test_a_minifier_bug_fails_the_cli_build_and_keeps_the_previous_one(
     monkeypatch.setattr(jsmin, "jsmin", lambda s, **kw: real(s, **kw) + "\n(")
     monkeypatch.chdir(built)
     app = make_app(built)
-    result = app.test_cli_runner().invoke(assets, ["build", "--no-cache"])
+    # -j 1: the patched minifier lives in this process (a pool may start clean workers).
+    result = app.test_cli_runner().invoke(assets, ["build", "--no-cache", "-j", "1"])
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
