@@ -16,17 +16,17 @@ from .errors import AssetError
 from .manifest import Entry
 from .output import SUFFIXES, decompress
 from .static_files import (
+    BUNDLE_CALL,
     MAX_COMPRESS,
-    TEMPLATE_SUFFIXES,
     compressible,
     digest_path,
+    template_files,
     template_links,
     to_digest,
     url_targets,
 )
 
-# bundle_url("x"), bundle_tags('x'), bundle_preload("x"), {% assets "x" %} / {% assets "a", "b" %}
-_HELPER = re.compile(r"""\bbundle_(?:url|tags|preload)\(\s*(["'])([^"']+)\1""")
+# {% assets "x" %} / {% assets "a", "b" %}: the names Flask-Assets' tag is given.
 _ASSETS_TAG = re.compile(r"""\{%-?\s*assets\s+(.*?)-?%\}""", re.DOTALL)
 _TAG_NAME = re.compile(r"""^\s*(["'])([^"']+)\1\s*(?:,|$)""")
 REBUILD = "run `flask --app app assets build`"
@@ -193,15 +193,12 @@ def template_problems(spec: Spec, template_dirs: list[Path]) -> list[str]:
     known = set(spec.outputs) | set(spec.groups)
     bundled = {f: n for n in spec.outputs for f in spec.files(n)}
     problems = []
-    for folder in template_dirs:
-        for path in sorted(folder.rglob("*")):
-            if not path.is_file() or path.suffix not in TEMPLATE_SUFFIXES:
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-            shown = display_path(path)
-            for lineno, name in _names(text):
-                if name not in known:
-                    problems.append(f"{shown}:{lineno}: unknown bundle '{name}'")
+    for path in template_files(template_dirs):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        shown = display_path(path)
+        for lineno, name in _names(text):
+            if name not in known:
+                problems.append(f"{shown}:{lineno}: unknown bundle '{name}'")
     for src, shown, lineno in template_links(template_dirs):
         if src in bundled:
             problems.append(
@@ -217,7 +214,7 @@ def template_problems(spec: Spec, template_dirs: list[Path]) -> list[str]:
 
 def _names(text: str) -> list[tuple[int, str]]:
     found = []
-    for m in _HELPER.finditer(text):
+    for m in BUNDLE_CALL.finditer(text):
         found.append((text.count("\n", 0, m.start()) + 1, m.group(2)))
     for m in _ASSETS_TAG.finditer(text):
         args = m.group(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
@@ -139,51 +140,40 @@ def bundle_tags(name: str, **attrs: Any) -> Markup:
     ``async_=True``, ``type="module"``, ``media="print"``, ``crossorigin="use-credentials"``.
     A bundle without an output (a container) gives the tags of each of its parts.
     """
-    pipeline = current()
-    crossorigin = attrs.pop("crossorigin", None)
-    extra = _attrs(attrs)
-    tags = [_tags(pipeline, part, crossorigin, extra) for part in members(name, pipeline)]
-    return Markup("\n".join(tags))
-
-
-def _tags(pipeline: Pipeline, name: str, crossorigin: Any, extra: str) -> Markup:
-    sources = source_urls(name, pipeline)
-    if sources is not None:
-        kind = _kind(pipeline, name)
-        cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
-        return Markup("\n".join(_tag(kind, u, cors + extra) for u in sources))
-    entry = bundle_entry(name, pipeline)
-    if entry is None:
-        return Markup(f"<!-- bundle '{escape(name)}' failed to build -->")
-    sri = _sri(pipeline, entry.integrity, crossorigin)
-    if pipeline.settings.auto_build:
-        sri += f' data-bundle="{escape(name)}"'  # the live-reload client finds it by name
-    url = entry_url(entry, pipeline.settings.base_url)
-    return Markup(_tag(entry.type, url, sri + extra))
+    return _render(name, attrs, _tag, preload=False)
 
 
 def bundle_preload(name: str, **attrs: Any) -> Markup:
     """``<link rel="preload">`` for a bundle, with the same ``integrity``/``crossorigin``
     as its tag, so the browser uses the preloaded response instead of fetching twice."""
+    return _render(name, attrs, _preload, preload=True)
+
+
+def _render(
+    name: str, attrs: dict[str, Any], make: Callable[[str, str, str], str], *, preload: bool
+) -> Markup:
+    """One ``make(kind, url, attributes)`` per built part of bundle ``name``."""
     pipeline = current()
     crossorigin = attrs.pop("crossorigin", None)
     extra = _attrs(attrs)
-    parts = [_preloads(pipeline, part, crossorigin, extra) for part in members(name, pipeline)]
-    return Markup("\n".join(p for p in parts if p))
-
-
-def _preloads(pipeline: Pipeline, name: str, crossorigin: Any, extra: str) -> Markup:
-    sources = source_urls(name, pipeline)
-    if sources is not None:
-        kind = _kind(pipeline, name)
-        cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
-        return Markup("\n".join(_preload(kind, u, cors + extra) for u in sources))
-    entry = bundle_entry(name, pipeline)
-    if entry is None:
-        return Markup("")
-    sri = _sri(pipeline, entry.integrity, crossorigin)
-    url = entry_url(entry, pipeline.settings.base_url)
-    return Markup(_preload(entry.type, url, sri + extra))
+    out = []
+    for part in members(name, pipeline):
+        sources = source_urls(part, pipeline)
+        if sources is not None:  # ASSETS_DEBUG: the sources, without SRI
+            kind = _kind(pipeline, part)
+            cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
+            out += [make(kind, u, cors + extra) for u in sources]
+            continue
+        entry = bundle_entry(part, pipeline)
+        if entry is None:  # development: the overlay shows why
+            if not preload:
+                out.append(f"<!-- bundle '{escape(part)}' failed to build -->")
+            continue
+        sri = _sri(pipeline, entry.integrity, crossorigin)
+        if pipeline.settings.auto_build and not preload:
+            sri += f' data-bundle="{escape(part)}"'  # the live-reload client finds it by name
+        out.append(make(entry.type, entry_url(entry, pipeline.settings.base_url), sri + extra))
+    return Markup("\n".join(out))
 
 
 def _preload(kind: str, url: str, attrs: str) -> str:

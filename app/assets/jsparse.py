@@ -83,6 +83,20 @@ def check_syntax(text: str, *, module: bool = False) -> None:
     ``module=False`` checks a classic ``<script>``: top-level ``import``/``export``
     declarations and ``import.meta`` are errors there (dynamic ``import()`` is fine).
     """
+    root, source = _parse(text)
+    if not module:
+        _check_classic(root, source)
+
+
+def _parse(text: str) -> tuple[tree_sitter.Node, bytes]:
+    """The syntax tree of ``text`` (raising :class:`JSSyntaxError` at its first error).
+
+    The thread's last tree is kept: the minifier guard asks for the literals of the very
+    source the syntax check has just parsed, and gets them without a second parse.
+    """
+    last = getattr(_local, "last", None)
+    if last is not None and last[0] == text:
+        return last[1], last[2]
     source = text.encode("utf-8", "surrogatepass")
     root = _parser().parse(source).root_node
     if root.has_error:
@@ -90,8 +104,8 @@ def check_syntax(text: str, *, module: bool = False) -> None:
         message, at = _describe(node, source)
         line, column = _position(source, at)
         raise JSSyntaxError(f"SyntaxError: {message}", line, column)
-    if not module:
-        _check_classic(root, source)
+    _local.last = (text, root, source)
+    return root, source
 
 
 def _first_error(root: tree_sitter.Node) -> tree_sitter.Node:
@@ -198,13 +212,7 @@ def literal_spans(text: str) -> list[tuple[int, int, str]]:
     """
     import tree_sitter
 
-    source = text.encode("utf-8", "surrogatepass")
-    root = _parser().parse(source).root_node
-    if root.has_error:
-        node = _first_error(root)
-        message, at = _describe(node, source)
-        line, column = _position(source, at)
-        raise JSSyntaxError(f"SyntaxError: {message}", line, column)
+    root, source = _parse(text)
     nodes = tree_sitter.QueryCursor(_literal_query()).captures(root).get("literal", [])
     spans: list[tuple[int, int, str]] = []
     end = -1

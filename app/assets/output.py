@@ -16,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 TMP_PREFIX = ".tmp-"
 LOCK_NAME = ".build.lock"
@@ -67,18 +68,15 @@ def _must_fsync(durable: bool, path: Path) -> bool:
     return durable
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over.
-
-    ``durable=False`` skips the fsync (still atomic for readers): for files that are
-    rebuilt on demand anyway, such as development outputs and cache entries.
-    """
-    path = Path(path)
+@contextlib.contextmanager
+def _replacing(path: Path, durable: bool) -> Iterator[BinaryIO]:
+    """A temporary file beside ``path``, renamed over it when the block ends without an
+    error (fsynced first when ``durable``); removed otherwise. A block may raise to drop it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             if _must_fsync(durable, path):
                 os.fsync(fh.fileno())
@@ -90,29 +88,33 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, *, durable: bool = T
         raise
 
 
+class _Changed(Exception):
+    """The source changed while it was copied: nothing is written."""
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename over.
+
+    ``durable=False`` skips the fsync (still atomic for readers): for files that are
+    rebuilt on demand anyway, such as development outputs and cache entries.
+    """
+    with _replacing(Path(path), durable) as fh:
+        fh.write(data)
+
+
 def atomic_copy(src: Path, path: Path, sha256: str) -> bool:
     """Copy ``src`` to ``path`` atomically, streamed (bounded memory, any size), if its
     bytes still hash to ``sha256``; False (nothing written) when they changed meanwhile.
     """
     from .digests import stream_hashes
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh, open(src, "rb") as source:
+        with _replacing(path, True) as fh, open(src, "rb") as source:
             copied, _, _ = stream_hashes(source, fh)
-            fh.flush()
-            if _must_fsync(True, path):
-                os.fsync(fh.fileno())
-        if copied != sha256:
-            os.unlink(tmp)
-            return False
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+            if copied != sha256:
+                raise _Changed
+    except _Changed:
+        return False
     return True
 
 

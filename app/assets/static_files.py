@@ -20,7 +20,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -41,6 +41,8 @@ COMPRESSIBLE = frozenset(
 MAX_COMPRESS = 8 * 1024 * 1024
 FINGERPRINTS = "static-files.json"
 # url_for('static', filename='x') in a template: a literal file name.
+# bundle_url("x"), bundle_tags('x'), bundle_preload("x"): the bundle names templates use.
+BUNDLE_CALL = re.compile(r"""\bbundle_(?:url|tags|preload)\(\s*(["'])([^"']+)\1""")
 URL_FOR = re.compile(r"""url_for\(\s*(["'])static\1\s*,\s*filename\s*=\s*(["'])([^"']+)\2""")
 TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".txt", ".xml")
 _HASH = re.compile(r"\.[0-9a-f]{8}(?=\.[^./]+$|$)")
@@ -57,17 +59,22 @@ def compressible(logical: str) -> bool:
     return PurePosixPath(logical).suffix.lower() in COMPRESSIBLE
 
 
+def template_files(template_dirs: Iterable[Path]) -> Iterator[Path]:
+    """Every template file under these folders, in a stable order."""
+    for folder in template_dirs:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in TEMPLATE_SUFFIXES:
+                yield path
+
+
 def template_links(template_dirs: Iterable[Path]) -> list[tuple[str, str, int]]:
     """(file name, template, line) of every literal ``url_for('static', filename=...)``."""
     found = []
-    for folder in template_dirs:
-        for path in sorted(folder.rglob("*")):
-            if not path.is_file() or path.suffix not in TEMPLATE_SUFFIXES:
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-            for m in URL_FOR.finditer(text):
-                line = text.count("\n", 0, m.start()) + 1
-                found.append((m.group(3).lstrip("/"), display_path(path), line))
+    for path in template_files(template_dirs):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for m in URL_FOR.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            found.append((m.group(3).lstrip("/"), display_path(path), line))
     return found
 
 

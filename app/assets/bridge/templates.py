@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
 from ..declare import Declaration, Draft, Ref, Value
+from ..static_files import BUNDLE_CALL, template_files
 from .tag import is_assets_call
-
-TEMPLATE_SUFFIXES = (".html", ".htm", ".jinja", ".jinja2", ".j2", ".txt", ".xml")
-_HELPER = re.compile(r"""\bbundle_(?:url|tags|preload)\(\s*(["'])([^"']+)\1""")
 
 
 @dataclass
@@ -39,23 +36,20 @@ class TemplateUse:
 
 def scan(jinja_env: Environment, folders: list[Path]) -> TemplateUse:
     use = TemplateUse()
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if not path.is_file() or path.suffix not in TEMPLATE_SUFFIXES:
-                continue
-            use.files.append(str(path))
-            try:
-                text = path.read_text(encoding="utf-8")
-                tree = jinja_env.parse(text)
-            except (OSError, UnicodeDecodeError, TemplateSyntaxError):
-                continue  # rendering reports it; `check` reads templates as text too
-            use.wanted += [m.group(2) for m in _HELPER.finditer(text)]
-            shown = os.path.relpath(path)
-            for call in tree.find_all(nodes.Call):
-                if isinstance(call.node, nodes.ExtensionAttribute) and is_assets_call(
-                    call.node.identifier
-                ):
-                    _tag(use, call, shown)
+    for path in template_files(folders):
+        use.files.append(str(path))
+        try:
+            text = path.read_text(encoding="utf-8")
+            tree = jinja_env.parse(text)
+        except (OSError, UnicodeDecodeError, TemplateSyntaxError):
+            continue  # rendering reports it; `check` reads templates as text too
+        use.wanted += [m.group(2) for m in BUNDLE_CALL.finditer(text)]
+        shown = os.path.relpath(path)
+        for call in tree.find_all(nodes.Call):
+            if isinstance(call.node, nodes.ExtensionAttribute) and is_assets_call(
+                call.node.identifier
+            ):
+                _tag(use, call, shown)
     use.wanted = list(dict.fromkeys(use.wanted))
     return use
 
