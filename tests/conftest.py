@@ -74,6 +74,19 @@ def run_flask(root: Path, *args: str, timeout: float = 120, **env: str) -> Any:
     )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_state_folder(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The key that seals build records (``trust.py``) lives in the user's state folder:
+    the tests (and the commands they start) use one of their own."""
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = old
+
+
 # --- Added for the pipeline contract tests (test_spec/builder/cli/check/helpers/production).
 
 

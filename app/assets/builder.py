@@ -59,6 +59,7 @@ class Prepared:
     entry: Entry
     siblings: dict[str, bytes | None]
     seconds: float
+    from_sources: bool = False  # compiled without reading another machine's cache entry
 
 
 def _prepare(
@@ -75,11 +76,12 @@ def _prepare(
     t0 = time.perf_counter()
     cache = Cache(cache_dir) if cache_dir else None
     compiled = compile_bundle(spec, name, minify=minify, cache=cache, browsers=browsers)
+    from_sources = cache is None or cache.foreign == 0
     output = spec.bundles[name].output
     assert output is not None  # select() keeps bundles with an output
     entry = Entry.of(compiled, output, static_url)
     siblings = variants(spec.static_folder / entry.file, compiled.data, memo(cache, "compress"))
-    return Prepared(compiled, entry, siblings, time.perf_counter() - t0)
+    return Prepared(compiled, entry, siblings, time.perf_counter() - t0, from_sources)
 
 
 def die_with_parent(parent: int | None) -> None:
@@ -275,8 +277,16 @@ def build(
             if new != old or manifest_mod.load_bytes(mpath) != new.to_json():
                 manifest_mod.save(mpath, new)
             for p in made:
-                name = p.compiled.name
-                records.store(spec, name, keys[name], p.compiled, p.entry, started)
+                key = keys[p.compiled.name]
+                records.store(
+                    spec,
+                    p.compiled.name,
+                    key,
+                    p.compiled,
+                    p.entry,
+                    started,
+                    from_sources=p.from_sources,
+                )
             records.save()
     except OSError as exc:
         raise _write_error(exc, gen) from None

@@ -1,7 +1,10 @@
 """A content-addressed build cache: safe to delete, never trusted blindly.
 
-Each entry is ``<sha256 of payload>\\n<payload>`` written atomically; an entry whose
-checksum does not match (a torn or edited file) is removed and treated as a miss.
+Each entry is ``<sha256 of payload> <seal>\\n<payload>`` written atomically; an entry
+whose checksum does not match (a torn or edited file) is removed and treated as a miss.
+The seal (``trust.py``: this machine's key over the entry's key and checksum) tells
+entries this machine computed from entries from anywhere else (a cache restored in CI):
+both are used, but a bundle compiled with any of the latter is not sealed for `check`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import trust
 from .digests import cache_key, sha256_hex
 from .output import atomic_write
 
@@ -22,6 +26,7 @@ class Cache:
         self.root = Path(root)
         self.hits = 0
         self.misses = 0
+        self.foreign = 0  # hits on entries this machine did not seal
 
     def _path(self, k: str) -> Path:
         return self.root / k[:2] / k
@@ -33,17 +38,22 @@ class Cache:
         except OSError:
             self.misses += 1
             return None
-        digest, _, payload = blob.partition(b"\n")
-        if digest.decode("ascii", "replace") != sha256_hex(payload):
+        head, _, payload = blob.partition(b"\n")
+        digest, _, mac = head.decode("ascii", "replace").partition(" ")
+        if digest != sha256_hex(payload):
             with contextlib.suppress(OSError):
                 path.unlink()
             self.misses += 1
             return None
         self.hits += 1
+        if not trust.sealed(f"{k} {digest}".encode(), mac):
+            self.foreign += 1
         return payload
 
     def put(self, k: str, payload: bytes) -> None:
-        blob = sha256_hex(payload).encode() + b"\n" + payload
+        digest = sha256_hex(payload)
+        mac = trust.seal(f"{k} {digest}".encode()) or ""
+        blob = f"{digest} {mac}".encode() + b"\n" + payload
         # A cache that cannot be written only costs speed. No fsync: after a crash an
         # entry is either complete or fails its checksum, and is then rebuilt.
         with contextlib.suppress(OSError):

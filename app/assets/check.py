@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
+from . import deps
 from . import manifest as manifest_mod
-from .bridge.bundle import compile_bundle
+from .cache import Cache
 from .compiled import Compiled
 from .declare import Spec, display_path
-from .deps import newer_than
 from .digests import integrity, stream_hashes
 from .errors import AssetError
-from .manifest import Entry
+from .manifest import Entry, Manifest
 from .output import SUFFIXES, decompress
+from .records import Records, declaration_key
 from .static_files import (
     BUNDLE_CALL,
     MAX_COMPRESS,
@@ -33,26 +35,61 @@ REBUILD = "run `flask --app app assets build`"
 
 
 def stale_bundles(
-    spec: Spec, manifest_path: Path, static_url: str = "/static", browsers: tuple[str, ...] = ()
+    spec: Spec,
+    manifest_path: Path,
+    static_url: str = "/static",
+    browsers: tuple[str, ...] = (),
+    cache_dir: Path | None = None,
+    full: bool = False,
 ) -> list[str]:
     """Every way the bytes production would serve differ from what the sources build to.
 
-    Recomputed from the sources without the build cache (a restored CI cache is not
-    trusted): each output, its ``.gz``/``.br`` (decompressed and compared), each url()
-    file, and each manifest URL against the file it names.
+    Each output is verified on disk, with its ``.gz``/``.br`` (decompressed and compared),
+    its url() files, and its manifest URL against the file it names. Whether it is what
+    the sources build to now is either proven by a record this machine sealed when it
+    compiled the bundle from its sources alone (``trust.py``), with every file it read
+    unchanged since, or found by compiling it again without the build cache (a restored
+    CI cache is never trusted). ``full``: compile every bundle again.
     """
+    started = time.time_ns()
     try:
         manifest = manifest_mod.load(manifest_path)
     except AssetError as exc:
         return [str(exc)]
+    records = Records(Cache(cache_dir) if cache_dir else None)
+    built = [n for n in spec.outputs if n in manifest.bundles]
+    keys = {n: declaration_key(spec, n, (True, browsers, static_url)) for n in built}
+    trusted = {}
+    if not full:
+        for n in built:
+            if (r := records.sealed(spec, n, keys[n], manifest.bundles[n])) is not None:
+                trusted[n] = r
+    fresh = compile_fresh(spec, [n for n in built if n not in trusted], browsers)
     problems = []
-    fresh = compile_fresh(spec, [n for n in spec.outputs if n in manifest.bundles], browsers)
     for name in spec.outputs:
         entry = manifest.bundles.get(name)
         if entry is None:
             problems.append(f"bundle '{name}': not built; {REBUILD}")
             continue
-        problems += _bundle_problems(spec, name, entry, static_url, fresh[name])
+        if name in trusted:
+            found = _sealed_problems(spec, name, entry, static_url, manifest)
+            moved = not found and bool(deps.changed(trusted[name].stamps))
+        else:
+            result = fresh[name]
+            found = _bundle_problems(spec, name, entry, static_url, result)
+            # Equal to what the sources build to: sealed, so the next check need not
+            # compile it, unless a file it reads was saved meanwhile.
+            moved = (
+                not found
+                and isinstance(result, Compiled)
+                and not records.store(
+                    spec, name, keys[name], result, entry, started, from_sources=True
+                )
+            )
+        if moved:
+            found = [f"bundle '{name}': a file it reads changed during check; run it again"]
+        problems += found
+    records.save()
     for name in manifest.bundles:
         if name not in spec.outputs:
             problems.append(f"bundle '{name}': in the manifest but no longer declared; rebuild")
@@ -67,7 +104,40 @@ def stale_bundles(
     return problems
 
 
+def _sealed_problems(
+    spec: Spec, name: str, entry: Entry, static_url: str, manifest: Manifest
+) -> list[str]:
+    """A bundle proven current by its sealed record: its bytes on disk are still checked.
+    Its url() files are digested static files, which `static_file_problems` hashes."""
+    data, problems = _output_problems(spec, name, entry, static_url)
+    if data is None:
+        return problems
+    copies = {f.file for f in manifest.files.values()}
+    for rel in entry.assets or ():
+        if rel not in copies:
+            problems.append(f"bundle '{name}': url() file {rel} is not in the manifest; rebuild")
+    return problems + _sibling_problems(spec.static_folder, f"bundle '{name}'", entry.file, data)
+
+
+def _output_problems(
+    spec: Spec, name: str, entry: Entry, static_url: str
+) -> tuple[bytes | None, list[str]]:
+    """The output's bytes if they are the manifest's at its URL; else the problem."""
+    try:
+        data = (spec.static_folder / entry.file).read_bytes()
+    except OSError:
+        return None, [f"bundle '{name}': output {entry.file} is missing; rebuild"]
+    if integrity(data) != entry.integrity or len(data) != entry.bytes:
+        return None, [f"bundle '{name}': {entry.file} does not match the manifest; rebuild"]
+    expected_url = f"{static_url.rstrip('/')}/{entry.file}"
+    if entry.url != expected_url:
+        return None, [f"bundle '{name}': manifest URL {entry.url} is not {expected_url}; rebuild"]
+    return data, []
+
+
 def _compile(spec: Spec, name: str, browsers: tuple[str, ...]) -> Compiled | AssetError:
+    from .bridge.bundle import compile_bundle  # webassets and the engines: only to compile
+
     try:
         # No cache: what the sources build to now.
         return compile_bundle(spec, name, browsers=browsers)
@@ -95,19 +165,13 @@ def _bundle_problems(
 ) -> list[str]:
     static = spec.static_folder
     out = static / entry.file
-    try:
-        data = out.read_bytes()
-    except OSError:
-        return [f"bundle '{name}': output {entry.file} is missing; rebuild"]
-    if integrity(data) != entry.integrity or len(data) != entry.bytes:
-        return [f"bundle '{name}': {entry.file} does not match the manifest; rebuild"]
-    expected_url = f"{static_url.rstrip('/')}/{entry.file}"
-    if entry.url != expected_url:
-        return [f"bundle '{name}': manifest URL {entry.url} is not {expected_url}; rebuild"]
+    data, problems = _output_problems(spec, name, entry, static_url)
+    if data is None:
+        return problems
     if isinstance(fresh, AssetError):
         return [str(fresh)]
     if fresh.data != data:
-        hint = newer_than([spec.load_path.path(s) for s in fresh.sources], out)
+        hint = deps.newer_than([spec.load_path.path(s) for s in fresh.sources], out)
         changed = ", ".join(spec.load_path.logical(p) or str(p) for p in hint) or "sources"
         return [f"bundle '{name}': stale ({changed} changed since {entry.file}); {REBUILD}"]
     problems = []

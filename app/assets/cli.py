@@ -132,8 +132,11 @@ def build_command(bundles: tuple[str, ...], jobs: int | None, no_cache: bool) ->
 
 
 @assets.command("check")
+@click.option(
+    "--full", is_flag=True, help="Compile every bundle again, trusting no sealed build record."
+)
 @with_appcontext
-def check_command() -> None:
+def check_command(full: bool) -> None:
     """Exit 1 if the build is missing or stale, or a template misuses bundles."""
     from .check import stale_bundles, static_file_problems, template_problems
     from .settings import template_folders
@@ -144,7 +147,14 @@ def check_command() -> None:
     spec = _spec(pipeline)
     folders = template_folders(current_app)
     linked = [src for src, _, _ in template_links(folders)]
-    problems = stale_bundles(spec, settings.manifest_path, settings.static_url, settings.browsers)
+    problems = stale_bundles(
+        spec,
+        settings.manifest_path,
+        settings.static_url,
+        settings.browsers,
+        cache_dir=settings.cache_dir,
+        full=full,
+    )
     problems += static_file_problems(spec, settings.manifest_path, linked, settings.static_url)
     problems += template_problems(spec, folders)
     for p in problems:

@@ -6,15 +6,17 @@ looked in (size and nanosecond mtime; the content hash of files modified close t
 build), and its manifest entry. A later build whose record still matches only checks
 the bytes on disk: a no-op build of a large site costs a ``stat`` per input instead of
 a compile per bundle. The records live in the build cache: like the cache, they speed
-up ``build`` and are never read by ``check``, which recompiles from the sources.
+up ``build``. ``check`` trusts only records sealed by this machine (``trust.py``) when
+it compiled the bundle from its sources alone; it recompiles every other bundle.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import dataclass, replace
 from typing import Any
 
-from . import deps
+from . import deps, trust
 from .cache import Cache
 from .compiled import Compiled
 from .declare import OUTPUT_DIR, BundleSpec, Ref, Spec
@@ -32,6 +34,12 @@ class Record:
     entry: Entry
     lookup_dirs: tuple[str, ...]
     warnings: tuple[str, ...]
+    seal: str | None = None  # set when compiled from the sources alone, by this machine
+
+    def payload(self) -> bytes:
+        """What the seal covers: everything but the seal."""
+        doc = _dump(replace(self, seal=None))
+        return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
 def declaration_key(spec: Spec, name: str, options: tuple[Any, ...]) -> str:
@@ -63,14 +71,18 @@ class Records:
                 if record is not None:
                     self.records[name] = record
         self._changed = False
+        self._listings: dict[str, str | None] = {}  # this run's, each folder listed once
+
+    def _listing(self, folder: str) -> str | None:
+        if folder not in self._listings:
+            self._listings[folder] = _listing(folder)
+        return self._listings[folder]
 
     def current(self, spec: Spec, name: str, key: str) -> tuple[Compiled, Entry] | None:
         """The bundle as last built, when nothing it read changed and its output on
         disk is still exactly that build's; None otherwise (then it is compiled)."""
         record = self.records.get(name)
-        if record is None or record.key != key or deps.changed(record.stamps):
-            return None
-        if any(_listing(folder) != digest for folder, digest in record.listings):
+        if record is None or record.key != key or not self._unchanged(name, record):
             return None
         entry = record.entry
         try:
@@ -84,19 +96,59 @@ class Records:
         )
         return compiled, entry
 
+    def sealed(self, spec: Spec, name: str, key: str, entry: Entry) -> Record | None:
+        """The record of ``entry`` if this machine sealed it and nothing it read has
+        changed since: ``check`` need not compile the bundle again."""
+        record = self.records.get(name)
+        if record is None or record.key != key or record.entry != entry:
+            return None
+        if not trust.sealed(record.payload(), record.seal):
+            return None
+        return self.records[name] if self._unchanged(name, record) else None
+
+    def _unchanged(self, name: str, record: Record) -> bool:
+        """Nothing the record's bundle read changed. Content hashes of files that were
+        racy when recorded and are not any more are dropped (a ``stat`` suffices now,
+        as in development), the seal renewed if it held."""
+        if deps.changed(record.stamps):
+            return False
+        if any(self._listing(folder) != digest for folder, digest in record.listings):
+            return False
+        if deps.racy(record.stamps):
+            settled = replace(record, stamps=deps.settle(record.stamps), seal=None)
+            if settled.stamps != record.stamps:
+                if trust.sealed(record.payload(), record.seal):
+                    settled = replace(settled, seal=trust.seal(settled.payload()))
+                self.records[name] = settled
+                self._changed = True
+        return True
+
     def store(
-        self, spec: Spec, name: str, key: str, compiled: Compiled, entry: Entry, started: int
-    ) -> None:
+        self,
+        spec: Spec,
+        name: str,
+        key: str,
+        compiled: Compiled,
+        entry: Entry,
+        started: int,
+        *,
+        from_sources: bool = False,
+    ) -> bool:
+        """Record a bundle just compiled (sealed when ``from_sources``: no cache entry
+        was read). False when a file it read changed during the build."""
         paths = [str(spec.load_path.path(s)) for s in compiled.sources]
         stamps = deps.stamp(paths, started)
         listings = tuple((d, _listing(d)) for d in compiled.lookup_dirs)
+        self._changed = True
         if any(s.mtime_ns == deps.DURING_BUILD for s in stamps):
             self.records.pop(name, None)  # changed during the build: prove nothing
-        else:
-            warnings = compiled.warnings
-            record = Record(key, stamps, listings, entry, compiled.lookup_dirs, warnings)
-            self.records[name] = record
-        self._changed = True
+            return False
+        warnings = compiled.warnings
+        record = Record(key, stamps, listings, entry, compiled.lookup_dirs, warnings)
+        if from_sources:
+            record = replace(record, seal=trust.seal(record.payload()))
+        self.records[name] = record
+        return True
 
     def save(self) -> None:
         if self.cache is None or not self._changed:
@@ -112,13 +164,23 @@ def _listing(folder: str) -> str | None:
 
 
 def _dump(record: Record) -> dict[str, Any]:
+    e = record.entry  # by hand: dataclasses.asdict costs more than a check's reading
     return {
         "key": record.key,
-        "stamps": [list(asdict(s).values()) for s in record.stamps],
+        "stamps": [[s.path, s.mtime_ns, s.size, s.digest] for s in record.stamps],
         "listings": [list(pair) for pair in record.listings],
-        "entry": asdict(record.entry),
+        "entry": {
+            "file": e.file,
+            "url": e.url,
+            "type": e.type,
+            "integrity": e.integrity,
+            "bytes": e.bytes,
+            "sources": list(e.sources),
+            "assets": None if e.assets is None else list(e.assets),
+        },
         "lookup_dirs": list(record.lookup_dirs),
         "warnings": list(record.warnings),
+        "seal": record.seal,
     }
 
 
@@ -144,6 +206,7 @@ def _load(doc: Any) -> Record | None:
             entry,
             tuple(str(d) for d in doc["lookup_dirs"]),
             tuple(str(w) for w in doc["warnings"]),
+            None if doc.get("seal") is None else str(doc["seal"]),
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None

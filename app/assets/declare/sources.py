@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class Sources:
         self.error = error
         self._globs: set[str] = set()
         self._real: dict[Path, str] = {}
+        self._real_dirs: dict[str, str] = {}
 
     def globs(self) -> tuple[str, ...]:
         return tuple(sorted(self._globs))
@@ -71,11 +73,15 @@ class Sources:
             raise self.error(f"source '{logical}' is a build output (under gen/)", line, bundle)
         root, rest = self.load_path.root_of(logical)
         full = self.load_path.path(logical)
-        if not _inside(os.path.realpath(full), self.real(root)):
+        if not _inside(self.realpath(str(full)), self.real(root)):
             raise self.error(f"source '{logical}' is outside static/", line, bundle)
-        if full.is_dir():
+        try:
+            mode = os.stat(full).st_mode
+        except OSError:
+            mode = 0
+        if stat.S_ISDIR(mode):
             raise self.error(f"source '{logical}' is a directory, not a file", line, bundle)
-        if not full.is_file():
+        if not stat.S_ISREG(mode):
             raise self.error(
                 f"source '{logical}' not found (looked in static/; not a bundle name either)",
                 line,
@@ -140,6 +146,17 @@ class Sources:
             if existing.exists() and not _inside(os.path.realpath(existing), gen_real):
                 raise self.error(f"output '{text}' resolves outside static/gen/", line, bundle)
         return norm
+
+    def realpath(self, path: str) -> str:
+        """``os.path.realpath``, each folder resolved once: a large spec names many
+        files in few folders, and resolving is an ``lstat`` per path segment."""
+        folder, name = os.path.split(path)
+        if name in ("", ".", "..") or os.path.islink(path):
+            return os.path.realpath(path)
+        real = self._real_dirs.get(folder)
+        if real is None:
+            real = self._real_dirs[folder] = os.path.realpath(folder)
+        return os.path.join(real, name)
 
     def real(self, root: Root) -> str:
         """The root folder with symlinks resolved (computed once per root)."""
