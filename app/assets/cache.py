@@ -20,6 +20,10 @@ from . import trust
 from .digests import cache_key, sha256_hex
 from .output import atomic_write
 
+# Texts under this size parse in about the time a cache entry takes to write and read
+# back: their syntax verdicts are recomputed on every build, not cached.
+PARSE_CACHE_MIN = 64 * 1024
+
 
 class Cache:
     def __init__(self, root: str | os.PathLike[str]) -> None:

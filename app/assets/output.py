@@ -72,8 +72,11 @@ def _must_fsync(durable: bool, path: Path) -> bool:
 def _replacing(path: Path, durable: bool) -> Iterator[BinaryIO]:
     """A temporary file beside ``path``, renamed over it when the block ends without an
     error (fsynced first when ``durable``); removed otherwise. A block may raise to drop it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
+    except FileNotFoundError:  # first file of its folder (a mkdir per write would cost more)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -162,7 +165,8 @@ def variants(
     None for a sibling already on disk that decompresses to exactly ``data``: checked
     by decompressing (fast), so an unchanged output is not compressed again, while a
     truncated or foreign sibling is replaced. ``cached(suffix, data, compute)`` may
-    look a result up first (brotli at quality 11 is the slow part of a build).
+    look a result up first (brotli at quality 11 is the slow part of a build); only
+    for data large enough to be compressed at that quality.
     """
     out: dict[str, bytes | None] = {}
     for suffix, fn in COMPRESSORS.items():
@@ -174,7 +178,9 @@ def variants(
         if on_disk is not None and len(on_disk) < len(data) and decompress(suffix, on_disk) == data:
             out[suffix] = None
             continue
-        out[suffix] = cached(suffix, data, fn) if cached else fn(data)
+        # Below BROTLI_SMALL both compressors take about as long as a cache round trip.
+        use_cache = cached is not None and len(data) >= BROTLI_SMALL
+        out[suffix] = cached(suffix, data, fn) if use_cache and cached else fn(data)
     return out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from webassets.filter import Filter
 
 from .. import css_urls
-from ..cache import Cache
+from ..cache import PARSE_CACHE_MIN, Cache
 from ..compilers import Compiler
 from ..declare import OUTPUT_DIR, display_path
 from ..digests import cache_key, file_digest, listing_digest, sha256_hex
@@ -208,9 +208,6 @@ class UrlFilter(Filter):
             file=display_path(Path(source_path)),
             bundle=self.collector.bundle,
         )
-
-
-PARSE_CACHE_MIN = 64 * 1024
 
 
 def js_parses(text: str, cache: Cache | None) -> None:

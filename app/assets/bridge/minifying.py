@@ -12,7 +12,7 @@ from typing import Any
 
 from webassets.filter import Filter
 
-from ..cache import Cache
+from ..cache import PARSE_CACHE_MIN, Cache
 from ..cssparse import CSSSyntaxError, check_css, parser_version
 from ..declare import display_path
 from ..digests import cache_key
@@ -102,8 +102,9 @@ class CSSMinifyFilter(MinifyFilter):
         Input lightningcss rejects (an IE ``*zoom`` hack) passes through cssmin and rcssmin
         as it always has; minify and lightningcss fail on it first, in ``_error``.
         """
-        ck = cache_key("css-syntax", parser_version(), result)
-        if self.cache and self.cache.get(ck) is not None:
+        cache = self.cache if len(result) >= PARSE_CACHE_MIN else None
+        ck = cache_key("css-syntax", parser_version(), result) if cache else ""
+        if cache and cache.get(ck) is not None:
             return
         try:
             check_css(result)
@@ -116,8 +117,8 @@ class CSSMinifyFilter(MinifyFilter):
             raise BuildError(
                 f"{self.engine} produced invalid CSS: {exc.message}{where}", bundle=self.bundle
             ) from None
-        if self.cache:
-            self.cache.put(ck, b"ok")
+        if cache:
+            cache.put(ck, b"ok")
 
     def _error(self, exc: MinifyError, source: str | None) -> BuildError:
         """A CSS parse error names the source file it is in (and its line, in a .css)."""
