@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import build_project, flask_env, read_manifest, run_flask, snapshot, sri
 
 BUNDLES = {"css_all", "js_lib", "js_all", "css_gallery", "js_gallery"}
@@ -392,4 +393,20 @@ def test_empty_declarations_do_not_wipe_the_build(built: Path) -> None:
     assert result.returncode == 1
     assert "assets.yml" in result.stderr
     assert "Traceback" not in result.stderr
+    assert snapshot(gen) == before
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_failed_build_removes_the_outputs_its_workers_wrote(built: Path, jobs: str) -> None:
+    """Workers write each output as soon as it compiles. js_all (declared before the
+    broken js_gallery) compiles to a new file first; the failed build must remove it."""
+    gen = built / "static" / "gen"
+    before = snapshot(gen)
+    main = built / "static" / "js" / "main.js"
+    main.write_text(main.read_text() + "\nShop.written = 1;\n")
+    gallery = built / "static" / "js" / "gallery.js"
+    gallery.write_text(gallery.read_text() + "\nfunction (\n")
+
+    result = run_flask(built, "assets", "build", "-j", jobs)
+    assert result.returncode == 1 and "js/gallery.js" in result.stderr, result.stderr
     assert snapshot(gen) == before

@@ -14,15 +14,19 @@ from app.assets import manifest as manifest_mod
 from app.assets.declare import load_spec
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_a_build_syncs_its_files_once_before_the_manifest(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
+    """Worker processes write the outputs; the build syncs them all, once, first."""
     events: list[str] = []
+    synced: list[Path] = []
     real_sync, real_save, real_fsync = output.sync_file_system, manifest_mod.save, os.fsync
     fsynced: list[int] = []
 
     def sync(folder: Path, files: list[Path]) -> None:
         events.append(f"sync {len(files)}")
+        synced.extend(files)
         real_sync(folder, files)
 
     def save(path: Path, manifest: manifest_mod.Manifest) -> None:
@@ -37,16 +41,22 @@ def test_a_build_syncs_its_files_once_before_the_manifest(
     monkeypatch.setattr(manifest_mod, "save", save)
     monkeypatch.setattr(os, "fsync", fsync)
     spec = load_spec(project / "assets.yml", project / "static")
-    builder.build(spec, jobs=1, cache_dir=None)
+    builder.build(spec, jobs=jobs, cache_dir=None)
     written = int(events[0].split()[1])
     assert events == [f"sync {written}", "manifest"]
     assert written >= 10  # outputs, url() files, static copies and their siblings
     assert len(fsynced) == 1  # the manifest's own
+    gen = project / "static" / "gen"
     for entry in read_manifest(project)["bundles"].values():
-        assert (project / "static" / entry["file"]).is_file()
+        out = project / "static" / entry["file"]
+        for path in (out, *(out.with_name(out.name + s) for s in output.SUFFIXES)):
+            assert not path.exists() or path in synced, path
+    assert {p.resolve() for p in synced} >= {
+        p.resolve() for p in gen.rglob("*") if p.is_file() and p.name != "manifest.json"
+    } - {(gen / output.LOCK_NAME).resolve()}
 
     events.clear()
-    builder.build(spec, jobs=1, cache_dir=None)  # nothing new to write: no sync at all
+    builder.build(spec, jobs=jobs, cache_dir=None)  # nothing new to write: no sync at all
     assert events == []
 
 

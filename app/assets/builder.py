@@ -1,28 +1,24 @@
 """`flask assets build`: bundles into content-hashed files, compressed siblings, manifest.
 
-Everything is compiled in memory first; only when every requested bundle
-succeeded are files written, each atomically, and the manifest last. A failed
-or killed build therefore leaves the previous build serving.
+Workers compile each bundle and write its content-hashed output (``compiling.py``);
+static files are digested after all bundles succeeded, and the manifest, which alone
+names the new files, is written last after one file-system sync. A failed build
+removes what it created; a failed or killed build leaves the previous build serving.
 """
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
-import multiprocessing
-import os
 import re
-import signal
-import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import manifest as manifest_mod
 from .cache import Cache, memo
 from .compiled import Compiled
+from .compiling import Prepared, compile_all
 from .declare import OUTPUT_DIR, Spec, display_path
 from .errors import BuildError, MissingBundleError
 from .manifest import Entry, FileEntry, Manifest
@@ -31,14 +27,13 @@ from .output import (
     TMP_PREFIX,
     build_lock,
     durable_batch,
+    note_durable,
     remove_temporaries,
     variants,
     write_output,
 )
 from .records import Records, declaration_key
 from .static_files import Digester, to_digest, url_targets
-
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -48,94 +43,6 @@ class Result:
     gzip_bytes: int
     seconds: float
     warnings: tuple[str, ...] = ()  # the compilers' (deprecations), one line each
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A compiled bundle, its manifest entry, and the compressed siblings of its output
-    (None: right on disk). Its url() files are digested with every static file."""
-
-    compiled: Compiled
-    entry: Entry
-    siblings: dict[str, bytes | None]
-    seconds: float
-    from_sources: bool = False  # compiled without reading another machine's cache entry
-
-
-def _prepare(
-    spec: Spec,
-    name: str,
-    minify: bool,
-    cache_dir: Path | None,
-    static_url: str,
-    browsers: tuple[str, ...] = (),
-) -> Prepared:
-    # Runs in a worker: compile, hash and compress here, so all of it uses every core.
-    from .bridge.bundle import compile_bundle  # webassets and the engines: only to compile
-
-    t0 = time.perf_counter()
-    cache = Cache(cache_dir) if cache_dir else None
-    compiled = compile_bundle(spec, name, minify=minify, cache=cache, browsers=browsers)
-    from_sources = cache is None or cache.foreign == 0
-    output = spec.bundles[name].output
-    assert output is not None  # select() keeps bundles with an output
-    entry = Entry.of(compiled, output, static_url)
-    siblings = variants(spec.static_folder / entry.file, compiled.data, memo(cache, "compress"))
-    return Prepared(compiled, entry, siblings, time.perf_counter() - t0, from_sources)
-
-
-def die_with_parent(parent: int | None) -> None:
-    """A killed build must not leave workers behind (they would hold its pipes open).
-
-    ``parent``: the build that forked this worker, None under the forkserver (whose
-    server is the parent, and exits when the build does).
-    """
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    # The parent may have died between fork and prctl (then we were adopted).
-    if parent is not None and os.getppid() != parent:
-        os._exit(1)
-
-
-def pool(jobs: int) -> ProcessPoolExecutor:
-    """A process pool of ``jobs`` workers that die with the build."""
-    ctx = pool_context()
-    parent = os.getpid() if ctx.get_start_method() == "fork" else None
-    return ProcessPoolExecutor(
-        max_workers=jobs, mp_context=ctx, initializer=die_with_parent, initargs=(parent,)
-    )
-
-
-def pool_context() -> multiprocessing.context.BaseContext:
-    """fork: workers inherit the imported modules, so start-up costs milliseconds. But
-    a process that has called into a Go runtime (tdewolff-minify, module ``minify``)
-    cannot fork safely: Go's threads do not survive it and the child hangs on its first
-    call. Such a process (a test run, a long-lived server) starts clean workers instead.
-    """
-    if "minify" in sys.modules:
-        return multiprocessing.get_context("forkserver")
-    return multiprocessing.get_context("fork")
-
-
-def compile_all(
-    spec: Spec,
-    names: list[str],
-    *,
-    minify: bool = True,
-    cache_dir: Path | None = None,
-    jobs: int | None = None,
-    static_url: str = "/static",
-    browsers: tuple[str, ...] = (),
-) -> list[Prepared]:
-    """Compile bundles in memory, in order; the first error (in declaration order) wins."""
-    jobs = min(jobs or os.cpu_count() or 1, len(names))
-    args = (minify, cache_dir, static_url, browsers)
-    if jobs <= 1:
-        return [_prepare(spec, n, *args) for n in names]
-    with pool(jobs) as workers:
-        futures = [workers.submit(_prepare, spec, n, *args) for n in names]
-        return [f.result() for f in futures]
 
 
 def _in_order(
@@ -233,41 +140,47 @@ def build(
     records = Records(cache)
     keys = {n: declaration_key(spec, n, (minify, browsers, static_url)) for n in todo}
     reused = {n: hit for n in todo if (hit := records.current(spec, n, keys[n]))}
-    made = compile_all(
-        spec,
-        [n for n in todo if n not in reused],
-        minify=minify,
-        cache_dir=cache_dir,
-        jobs=jobs,
-        static_url=static_url,
-        browsers=browsers,
-    )
-    compiled = _in_order(todo, made, reused, static, cache)
     gen = static / OUTPUT_DIR
     mpath = gen / manifest_mod.FILENAME
     try:
+        # The lock covers compiling too: workers write outputs as they finish.
         with build_lock(gen):
             remove_temporaries(gen, skip=gen / "dev")
-            try:
-                old = manifest_mod.load(mpath)
-            except manifest_mod.ManifestError as exc:
-                old = Manifest({})  # unreadable: this build writes a good one over it
-                if warn is not None and mpath.exists():
-                    warn(_replaced(exc))
-            fresh = {p.compiled.name: p.entry for p in compiled}
-            kept = {n: e for n, e in old.bundles.items() if n in spec.outputs} if names else {}
-            bundles = dict(sorted({**kept, **fresh}.items()))
-            results = []
-            # One file-system sync for everything below, before the manifest names it.
+            # One file-system sync for every file written, before the manifest names it.
             with durable_batch(gen):
+                made = compile_all(
+                    spec,
+                    [n for n in todo if n not in reused],
+                    minify=minify,
+                    cache_dir=cache_dir,
+                    jobs=jobs,
+                    static_url=static_url,
+                    browsers=browsers,
+                    write=True,
+                )
+                compiled = _in_order(todo, made, reused, static, cache)
+                try:
+                    old = manifest_mod.load(mpath)
+                except manifest_mod.ManifestError as exc:
+                    old = Manifest({})  # unreadable: this build writes a good one over it
+                    if warn is not None and mpath.exists():
+                        warn(_replaced(exc))
+                fresh = {p.compiled.name: p.entry for p in compiled}
+                kept = {n: e for n, e in old.bundles.items() if n in spec.outputs} if names else {}
+                bundles = dict(sorted({**kept, **fresh}.items()))
+                results = []
                 for p in compiled:
                     t0 = time.perf_counter()
-                    gz = write_output(static / p.entry.file, p.compiled.data, p.siblings)
+                    if p.written is None:  # reused: its siblings checked on disk
+                        gz = write_output(static / p.entry.file, p.compiled.data, p.siblings)
+                    else:
+                        note_durable(p.written)
+                        gz = p.gzip_bytes
                     seconds = p.seconds + time.perf_counter() - t0
                     warnings = p.compiled.warnings
                     results.append(Result(p.compiled.name, p.entry, gz, seconds, warnings))
                 # After the outputs (nothing links either before the manifest names them),
-                # so an output that cannot be written stops the build before any copy.
+                # so a bundle that fails stops the build before any copy.
                 files = _digest_files(spec, compiled, bundles, linked, static_url, cache_dir)
             if names:
                 new = Manifest(bundles, old.previous, files, old.previous_files)

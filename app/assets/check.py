@@ -150,7 +150,7 @@ def compile_fresh(
 ) -> dict[str, Compiled | AssetError]:
     """Every bundle compiled from its sources, no cache, in parallel processes like a
     build (the compilers and minifiers are the cost: check is a cold build)."""
-    from .builder import pool
+    from .compiling import pool
 
     jobs = min(os.cpu_count() or 1, len(names))
     if jobs <= 1:

@@ -14,7 +14,7 @@ import gzip
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -43,6 +43,25 @@ def durable_batch(folder: Path) -> Iterator[None]:
         _batch.reset(token)
     if written:
         sync_file_system(folder, written)
+
+
+@contextlib.contextmanager
+def deferred_durability() -> Iterator[list[Path]]:
+    """Durable writes inside skip their fsync and are listed instead: a build worker
+    hands the list to the build, whose ``durable_batch`` syncs them (``note_durable``)."""
+    written: list[Path] = []
+    token = _batch.set(written)
+    try:
+        yield written
+    finally:
+        _batch.reset(token)
+
+
+def note_durable(paths: Iterable[Path]) -> None:
+    """Files written elsewhere (a worker) that the current ``durable_batch`` must sync."""
+    batch = _batch.get()
+    assert batch is not None, "note_durable outside durable_batch"
+    batch.extend(paths)
 
 
 def sync_file_system(folder: Path, files: list[Path]) -> None:
@@ -222,10 +241,15 @@ def write_output(
             write_file(sibling, blob, durable=durable)
         elif sibling.exists():
             sibling.unlink()
-    if not siblings:
-        return 0
-    gz = path.with_name(path.name + ".gz")
-    return gz.stat().st_size if gz.exists() else len(data)
+    return gzip_size(path, len(data)) if siblings else 0
+
+
+def gzip_size(path: Path, size: int) -> int:
+    """The size of the ``.gz`` served for ``path`` (its own size when it has none)."""
+    try:
+        return path.with_name(path.name + ".gz").stat().st_size
+    except OSError:
+        return size
 
 
 @contextlib.contextmanager
