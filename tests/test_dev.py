@@ -535,6 +535,52 @@ def test_event_stream_reacts_to_file_events_not_its_poll(
     assert not tools.watching, "the file watcher outlived the last stream"
 
 
+def test_a_save_rebuilds_and_announces_css_while_the_compiles_reads_stay_unseen(
+    project: Path,
+    make_app: Callable[..., Flask],
+    live_server: Callable[[Flask], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stream builds on the file event (no page request), and its watcher is woken by
+    saves only: the compile's reads of every source never reach it."""
+    from app.assets.watch import SaveTracker
+
+    seen: list[tuple[str, str]] = []
+    on_any_event = SaveTracker.on_any_event
+
+    def recording(self: SaveTracker, event: Any) -> None:
+        seen.append((event.event_type, os.path.basename(event.src_path)))
+        on_any_event(self, event)
+
+    monkeypatch.setattr(SaveTracker, "on_any_event", recording)
+    app = make_app(project, ASSETS_AUTO_BUILD=True, DEBUG=True)
+    base = live_server(app)
+    site = Site(app)
+    old = site.bundles()["css_all"]["url"]
+    stream = EventStream(base)
+    buttons = scss(project, "_buttons.scss")
+    marker = project / "static" / "img" / "marker.txt"
+    try:
+        assert stream.resp.readline().startswith(b"retry:")
+        stream.first_pass()
+        before = site.rebuilds
+        for i in range(2):
+            replace(buttons, "border-radius:", f"outline-offset: {i}px;\n  border-radius:")
+            assert stream.wait_for("css")["bundle"] == "css_all"
+        assert site.rebuilds == before + 2  # built by the stream: no page was requested
+        # Events arrive in order: once this write is seen, so is every read before it.
+        marker.write_text("x")
+        deadline = time.monotonic() + 5.0
+        while ("closed", marker.name) not in seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stream.close()
+    assert ("closed", marker.name) in seen, seen
+    assert ("closed", buttons.name) in seen
+    assert not {kind for kind, _ in seen} & {"opened", "closed_no_write"}, seen
+    assert site.bundles()["css_all"]["url"] != old
+
+
 def test_event_stream_frees_its_server_thread_when_the_client_leaves(
     project: Path, make_app: Callable[..., Flask], live_server: Callable[[Flask], str]
 ) -> None:

@@ -224,3 +224,39 @@ def test_save_tracker_ignores_outputs_and_reads(tmp_path: Path) -> None:
     tracker.dispatch(FileOpenedEvent(str(src)))
     assert tracker.generation == 0 and not tracker.writing
     assert tracker.take() == set()
+
+
+def test_a_watched_folder_delivers_changes_but_never_reads(tmp_path: Path) -> None:
+    """A compile opens every file it reads: those opens and closes never reach the
+    watcher (``watch`` and the live-reload streams schedule through ``observe``); the
+    saves around them do, in order."""
+    from watchdog.observers import Observer
+
+    from app.assets.watch import SaveTracker, observe
+
+    class Recording(SaveTracker):
+        def on_any_event(self, event: Any) -> None:
+            self.seen.append((event.event_type, Path(event.src_path).name))
+            super().on_any_event(event)
+
+    tracker, src = _tracker(tmp_path)
+    recording = Recording(tracker.gen.parent, tracker.config)
+    recording.seen = []
+    src.write_text("a {}\n")
+    observer = Observer()
+    observe(observer, recording, src.parent.parent, recursive=True)
+    observer.start()
+    try:
+        for _ in range(20):
+            src.read_text()  # a compile's reads
+        src.write_text("a { color: red; }\n")  # then a save
+        deadline = time.monotonic() + 5.0
+        while ("closed", src.name) not in recording.seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        observer.stop()
+        observer.join()
+    kinds = {kind for kind, _ in recording.seen}
+    assert ("closed", src.name) in recording.seen, recording.seen
+    assert ("modified", src.name) in recording.seen
+    assert not kinds & {"opened", "closed_no_write"}, recording.seen

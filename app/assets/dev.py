@@ -23,7 +23,7 @@ from .errors import AssetError
 from .resolvers.dev_outputs import DEV_DIR
 from .resolvers.dynamic import look_again
 from .settings import template_folders
-from .watch import SaveTracker
+from .watch import SaveTracker, observe
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
@@ -99,7 +99,7 @@ class DevTools:
                 for folder in folders:
                     if folder.is_dir():
                         recursive = folder != config_folder
-                        observer.schedule(self.wakeup, str(folder), recursive=recursive)
+                        observe(observer, self.wakeup, folder, recursive=recursive)
                 observer.daemon = True
                 observer.start()
                 self._observer = observer

@@ -6,8 +6,21 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirModifiedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from . import builder
 from . import manifest as manifest_mod
@@ -21,6 +34,29 @@ SETTLE_SECONDS = 0.05
 # Sources an @import may name, and those whose compile looks them up.
 IMPORTABLE = (".scss", ".sass", ".css")
 COMPILED = (".scss", ".sass")
+
+
+# The events that can change a build. Not reads (opened, closed without a write): a
+# compile opens every file it reads, and on Linux this list is the inotify mask, so those
+# never wake the observer's threads while the compiler runs beside them.
+CHANGES = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileMovedEvent,
+    FileDeletedEvent,
+    DirCreatedEvent,
+    DirModifiedEvent,
+    DirMovedEvent,
+    DirDeletedEvent,
+]
+
+
+def observe(
+    observer: BaseObserver, handler: FileSystemEventHandler, folder: Path, *, recursive: bool
+) -> None:
+    """Watch ``folder`` for the events that can change a build (``CHANGES``)."""
+    observer.schedule(handler, str(folder), recursive=recursive, event_filter=CHANGES)
 
 
 def relevant_paths(event: FileSystemEvent, gen: Path, config: Path) -> list[Path]:
@@ -140,8 +176,8 @@ def watch(
     handler = SaveTracker(static, config)
     observer = Observer()
     for folder in load_path.folders():
-        observer.schedule(handler, str(folder), recursive=True)
-    observer.schedule(handler, str(config.parent), recursive=False)
+        observe(observer, handler, folder, recursive=True)
+    observe(observer, handler, config.parent, recursive=False)
     observer.start()
     try:
         # Before the first build: a save made during it (or right after the line below,
