@@ -118,6 +118,25 @@ def test_libsass_refuses_use_in_one_line(modules: Path) -> None:
     ), lines[0]
 
 
+@pytest.mark.parametrize("rule", ['@use "sass:math";', '@forward "colors";'])
+def test_libsass_refuses_a_module_rule_that_compiles(tmp_path: Path, rule: str) -> None:
+    """libsass copies a module rule it cannot run into the CSS: the rule is refused at
+    the partial's own line, though the stylesheet compiled."""
+    root = tmp_path / "site"
+    (root / "static" / "scss").mkdir(parents=True)
+    (root / "static" / "scss" / "_colors.scss").write_text("$c: red;\n")
+    (root / "static" / "scss" / "_part.scss").write_text(f".a {{ top: 0; }}\n{rule}\n")
+    (root / "static" / "scss" / "main.scss").write_text('@import "part";\n.b { top: 1px; }\n')
+    (root / "assets.yml").write_text(
+        "css_main:\n  contents: scss/main.scss\n  filters: libsass\n  output: gen/main.css\n"
+    )
+    r = build(root)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("static/scss/_part.scss:2: "), r.stderr
+    assert "the Sass module system" in lines[0]
+
+
 def test_dart_sass_error_names_file_line_and_column(modules: Path) -> None:
     mixins = modules / "static/modules/_mixins.scss"
     append(mixins, "\n@mixin broken {\n  width: tokens.$nope;\n}\n")

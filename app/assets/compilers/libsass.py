@@ -43,7 +43,7 @@ class LibSass:
             err = sass_error(str(exc))
             # Module-system code usually fails to parse first (``math.div(...)``): say why.
             failed = [str(path)] + ([os.path.abspath(err.file)] if err.file else [])
-            _refuse_module_system(failed, "", path)
+            _refuse_module_system(failed, None, path)
             raise err from None
         base = path.parent
         read = [os.path.abspath(base / src) for src in json.loads(smap)["sources"]]
@@ -60,8 +60,14 @@ class LibSass:
         pass
 
 
-def _refuse_module_system(read: list[str], css: str, entry: Path) -> None:
-    """Fail in one line on ``@use``/``@forward``, naming the file and line."""
+def _refuse_module_system(read: list[str], css: str | None, entry: Path) -> None:
+    """Fail in one line on ``@use``/``@forward``, naming the file and line.
+
+    libsass copies such a rule into the CSS (it takes it for a CSS at-rule), so the
+    sources are searched only when the CSS has one (``css=None``: it failed to compile).
+    """
+    if css is not None and not _MODULE_RULE.search(css):
+        return
     for p in read:
         try:
             text = Path(p).read_text(encoding="utf-8")
@@ -71,7 +77,7 @@ def _refuse_module_system(read: list[str], css: str, entry: Path) -> None:
         if m:
             line = text.count("\n", 0, m.start()) + 1
             raise _module_error(m.group(1), display_path(Path(p)), line)
-    m = _MODULE_RULE.search(css)
+    m = _MODULE_RULE.search(css or "")
     if m:  # reached the output some other way (an inline source, an @import of CSS)
         raise _module_error(m.group(1), display_path(entry), None)
 
