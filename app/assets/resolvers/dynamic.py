@@ -87,6 +87,7 @@ class DynamicResolver:
         self._failed: dict[str, _Failed] = {}
         self._build_errors: dict[str, AssetError] = {}
         self._generation = -1
+        self._quiet: tuple[int, int, Spec] | None = None
         self.rebuilds = 0  # how many bundle builds this resolver ran (observable)
 
     # --- freshness -------------------------------------------------------------------
@@ -129,11 +130,20 @@ class DynamicResolver:
         return deps.Fingerprint(files, started, covers)
 
     def _current(self, epoch: int | None) -> Spec:
-        spec = self.live_spec.current(epoch)
-        if self.live_spec.generation != self._generation:
+        live = self.live_spec
+        # (epoch, generation, spec) of the last look that found the declarations current
+        # and every file they read covered by the gate: at that epoch, nothing to look at.
+        quiet = self._quiet
+        if quiet is not None and quiet[0] == epoch and quiet[1] == live.generation:
+            return quiet[2]  # (the generation: a reload by another thread since wins)
+        spec = live.current(epoch)
+        if live.generation != self._generation:
             # New declarations: every bundle's build (or failure) is from the old ones.
             self._built, self._failed, self._build_errors = {}, {}, {}
-            self._generation = self.live_spec.generation
+            self._generation = live.generation
+        self._quiet = None
+        if epoch is not None and live.quiet(epoch):
+            self._quiet = (epoch, self._generation, spec)
         return spec
 
     # --- the Resolver protocol -------------------------------------------------------
