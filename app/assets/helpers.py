@@ -13,6 +13,7 @@ from .pipeline import Pipeline, current
 
 if TYPE_CHECKING:
     from .manifest import Entry
+    from .resolvers import View
 
 
 def entry_url(entry: Entry, base_url: str | None) -> str:
@@ -22,12 +23,14 @@ def entry_url(entry: Entry, base_url: str | None) -> str:
     return entry.url
 
 
-def bundle_entry(name: str, pipeline: Pipeline | None = None) -> Entry | None:
+def bundle_entry(
+    name: str, pipeline: Pipeline | None = None, view: View | None = None
+) -> Entry | None:
     """The bundle's entry; in development a failed first build yields None (the overlay
-    shows the error) instead of a 500."""
+    shows the error) instead of a 500. ``view``: the resolver's, for this request."""
     pipeline = pipeline or current()
     try:
-        return pipeline.resolver.entry(name)
+        return (view or pipeline.resolver).entry(name)
     except MissingBundleError:
         raise
     except AssetError:
@@ -36,7 +39,9 @@ def bundle_entry(name: str, pipeline: Pipeline | None = None) -> Entry | None:
         raise
 
 
-def members(name: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
+def members(
+    name: str, pipeline: Pipeline | None = None, view: View | None = None
+) -> tuple[str, ...]:
     """The built bundles a template naming ``name`` links: itself, or a container's parts.
 
     In development an ``assets.yml`` that does not load yet gives ``(name,)``: the page
@@ -44,7 +49,7 @@ def members(name: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
     """
     pipeline = pipeline or current()
     try:
-        return pipeline.resolver.members(name)
+        return (view or pipeline.resolver).members(name)
     except MissingBundleError:
         raise
     except AssetError:
@@ -53,7 +58,9 @@ def members(name: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
         raise
 
 
-def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None:
+def source_urls(
+    name: str, pipeline: Pipeline | None = None, view: View | None = None
+) -> list[str] | None:
     """With ``ASSETS_DEBUG`` (and auto-build), the URLs of a bundle's own source files.
 
     None when the bundle must be compiled (SCSS), as webassets builds such bundles
@@ -63,12 +70,13 @@ def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None
     settings = pipeline.settings
     if not (settings.assets_debug and settings.auto_build):
         return None
+    view = view or pipeline.resolver
     try:
-        spec = pipeline.resolver.spec()
+        spec = view.spec()
     except AssetError:
         return None  # assets.yml does not load: bundle_entry gives the overlay its error
     if spec is None or name not in spec.outputs:
-        pipeline.resolver.entry(name)  # raises MissingBundleError naming it
+        view.entry(name)  # raises MissingBundleError naming it
     assert spec is not None  # auto-build: the dynamic resolver has the declarations
     if spec.compiles(name) or spec.bundles[name].debug is False:
         return None  # webassets builds these even in debug mode
@@ -85,15 +93,17 @@ def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None
 
 
 def bundle_url(name: str) -> str:
-    parts = members(name)
+    pipeline = current()
+    view = pipeline.resolver.view()
+    parts = members(name, pipeline, view)
     if len(parts) != 1:
         raise AssetError(f"bundle '{name}' links {len(parts)} files; use bundle_tags('{name}')")
-    entry = bundle_entry(parts[0])
-    return entry_url(entry, current().settings.base_url) if entry else ""
+    entry = bundle_entry(parts[0], pipeline, view)
+    return entry_url(entry, pipeline.settings.base_url) if entry else ""
 
 
-def _kind(pipeline: Pipeline, name: str) -> str:
-    spec = pipeline.resolver.spec()
+def _kind(view: View, name: str) -> str:
+    spec = view.spec()
     assert spec is not None  # only asked with ASSETS_DEBUG sources, in development
     return spec.bundles[name].kind
 
@@ -156,15 +166,16 @@ def _render(
     pipeline = current()
     crossorigin = attrs.pop("crossorigin", None)
     extra = _attrs(attrs)
+    view = pipeline.resolver.view()  # one read of the change gate per request
     out = []
-    for part in members(name, pipeline):
-        sources = source_urls(part, pipeline)
+    for part in members(name, pipeline, view):
+        sources = source_urls(part, pipeline, view)
         if sources is not None:  # ASSETS_DEBUG: the sources, without SRI
-            kind = _kind(pipeline, part)
+            kind = _kind(view, part)
             cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
             out += [make(kind, u, cors + extra) for u in sources]
             continue
-        entry = bundle_entry(part, pipeline)
+        entry = bundle_entry(part, pipeline, view)
         if entry is None:  # development: the overlay shows why
             if not preload:
                 out.append(f"<!-- bundle '{escape(part)}' failed to build -->")

@@ -103,7 +103,9 @@ class Pipeline:
 
 def current() -> Pipeline:
     """The pipeline of the app handling the current request or command."""
-    return current_pipeline(current_app)
+    # The app itself, not the proxy: each attribute read through a proxy costs more
+    # than a whole bundle lookup, and templates call this once per tag.
+    return current_pipeline(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def current_pipeline(app: Flask) -> Pipeline:
