@@ -130,17 +130,22 @@ def _attrs(attrs: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _tag(kind: str, url: str, attrs: str) -> str:
+def _tag(kind: str, url: str) -> tuple[str, str]:
+    """A tag around its attributes: what comes before them, and after."""
     if kind == "css":
-        return f'<link rel="stylesheet" href="{escape(url)}"{attrs}>'
-    return f'<script src="{escape(url)}"{attrs}></script>'
+        return f'<link rel="stylesheet" href="{escape(url)}"', ">"
+    return f'<script src="{escape(url)}"', "></script>"
 
 
-def _sri(pipeline: Pipeline, integrity: str, crossorigin: Any) -> str:
+def _preload(kind: str, url: str) -> tuple[str, str]:
+    kind_as = "style" if kind == "css" else "script"
+    return f'<link rel="preload" href="{escape(url)}" as="{kind_as}"', ">"
+
+
+def _sri(pipeline: Pipeline, integrity: str, cors: str) -> str:
     if not pipeline.settings.sri:
         return ""
-    cors = "anonymous" if crossorigin is None else crossorigin
-    return f' integrity="{escape(integrity)}" crossorigin="{escape(cors)}"'
+    return f' integrity="{escape(integrity)}" crossorigin="{cors}"'
 
 
 def bundle_tags(name: str, **attrs: Any) -> Markup:
@@ -150,21 +155,24 @@ def bundle_tags(name: str, **attrs: Any) -> Markup:
     ``async_=True``, ``type="module"``, ``media="print"``, ``crossorigin="use-credentials"``.
     A bundle without an output (a container) gives the tags of each of its parts.
     """
-    return _render(name, attrs, _tag, preload=False)
+    return _render(name, attrs, _tag)
 
 
 def bundle_preload(name: str, **attrs: Any) -> Markup:
     """``<link rel="preload">`` for a bundle, with the same ``integrity``/``crossorigin``
     as its tag, so the browser uses the preloaded response instead of fetching twice."""
-    return _render(name, attrs, _preload, preload=True)
+    return _render(name, attrs, _preload)
 
 
-def _render(
-    name: str, attrs: dict[str, Any], make: Callable[[str, str, str], str], *, preload: bool
-) -> Markup:
-    """One ``make(kind, url, attributes)`` per built part of bundle ``name``."""
+Make = Callable[[str, str], tuple[str, str]]
+_MEMO_MAX = 4096  # tags kept per app: bundles x (tag, preload) x crossorigin values
+
+
+def _render(name: str, attrs: dict[str, Any], make: Make) -> Markup:
+    """One ``make(kind, url)`` per built part of bundle ``name``, attributes inside."""
     pipeline = current()
     crossorigin = attrs.pop("crossorigin", None)
+    cors = "anonymous" if crossorigin is None else str(escape(crossorigin))
     extra = _attrs(attrs)
     view = pipeline.resolver.view()  # one read of the change gate per request
     out = []
@@ -172,21 +180,33 @@ def _render(
         sources = source_urls(part, pipeline, view)
         if sources is not None:  # ASSETS_DEBUG: the sources, without SRI
             kind = _kind(view, part)
-            cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
-            out += [make(kind, u, cors + extra) for u in sources]
+            given = "" if crossorigin is None else f' crossorigin="{cors}"'
+            out += [head + given + extra + tail for head, tail in (make(kind, u) for u in sources)]
             continue
         entry = bundle_entry(part, pipeline, view)
         if entry is None:  # development: the overlay shows why
-            if not preload:
+            if make is not _preload:
                 out.append(f"<!-- bundle '{escape(part)}' failed to build -->")
             continue
-        sri = _sri(pipeline, entry.integrity, crossorigin)
-        if pipeline.settings.auto_build and not preload:
-            sri += f' data-bundle="{escape(part)}"'  # the live-reload client finds it by name
-        out.append(make(entry.type, entry_url(entry, pipeline.settings.base_url), sri + extra))
+        head, tail = _built_tag(pipeline, part, entry, cors, make)
+        out.append(head + extra + tail)
     return Markup("\n".join(out))
 
 
-def _preload(kind: str, url: str, attrs: str) -> str:
-    kind_as = "style" if kind == "css" else "script"
-    return f'<link rel="preload" href="{escape(url)}" as="{kind_as}"{attrs}>'
+def _built_tag(
+    pipeline: Pipeline, part: str, entry: Entry, cors: str, make: Make
+) -> tuple[str, str]:
+    """The tag of a built part around where its extra attributes go, remembered per
+    entry: a rebuild makes a new entry object, so it is never served from an old one."""
+    key = (part, make, cors)
+    memo = pipeline.tags.get(key)
+    if memo is not None and memo[0] is entry:
+        return memo[1], memo[2]
+    head, tail = make(entry.type, entry_url(entry, pipeline.settings.base_url))
+    head += _sri(pipeline, entry.integrity, cors)
+    if pipeline.settings.auto_build and make is not _preload:
+        head += f' data-bundle="{escape(part)}"'  # the live-reload client finds it by name
+    if len(pipeline.tags) >= _MEMO_MAX:
+        pipeline.tags.clear()
+    pipeline.tags[key] = (entry, head, tail)
+    return head, tail
