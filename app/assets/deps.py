@@ -108,8 +108,14 @@ class Fingerprint:
         )
         self._checked: int | None = None  # the gate epoch of the last clean check
 
+    def quiet(self, epoch: int | None) -> bool:
+        """Fresh at ``epoch`` without a look: checked clean at it, every file the gate's."""
+        return epoch is not None and epoch == self._checked and not self._outside
+
     def stale(self, epoch: int | None = None) -> bool:
         if epoch is not None and epoch == self._checked:
+            if not self._outside:
+                return False  # every file is the gate's, and it saw no event
             stamps = self.stamps
             return any(differs(stamps[i]) for i in self._outside)
         if any(differs(s) for s in self.stamps):  # stops at the first difference

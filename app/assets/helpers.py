@@ -13,6 +13,7 @@ from .pipeline import Pipeline, current
 
 if TYPE_CHECKING:
     from .manifest import Entry
+    from .resolvers import View
 
 
 def entry_url(entry: Entry, base_url: str | None) -> str:
@@ -22,12 +23,14 @@ def entry_url(entry: Entry, base_url: str | None) -> str:
     return entry.url
 
 
-def bundle_entry(name: str, pipeline: Pipeline | None = None) -> Entry | None:
+def bundle_entry(
+    name: str, pipeline: Pipeline | None = None, view: View | None = None
+) -> Entry | None:
     """The bundle's entry; in development a failed first build yields None (the overlay
-    shows the error) instead of a 500."""
+    shows the error) instead of a 500. ``view``: the resolver's, for this request."""
     pipeline = pipeline or current()
     try:
-        return pipeline.resolver.entry(name)
+        return (view or pipeline.resolver).entry(name)
     except MissingBundleError:
         raise
     except AssetError:
@@ -36,7 +39,9 @@ def bundle_entry(name: str, pipeline: Pipeline | None = None) -> Entry | None:
         raise
 
 
-def members(name: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
+def members(
+    name: str, pipeline: Pipeline | None = None, view: View | None = None
+) -> tuple[str, ...]:
     """The built bundles a template naming ``name`` links: itself, or a container's parts.
 
     In development an ``assets.yml`` that does not load yet gives ``(name,)``: the page
@@ -44,7 +49,7 @@ def members(name: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
     """
     pipeline = pipeline or current()
     try:
-        return pipeline.resolver.members(name)
+        return (view or pipeline.resolver).members(name)
     except MissingBundleError:
         raise
     except AssetError:
@@ -53,7 +58,9 @@ def members(name: str, pipeline: Pipeline | None = None) -> tuple[str, ...]:
         raise
 
 
-def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None:
+def source_urls(
+    name: str, pipeline: Pipeline | None = None, view: View | None = None
+) -> list[str] | None:
     """With ``ASSETS_DEBUG`` (and auto-build), the URLs of a bundle's own source files.
 
     None when the bundle must be compiled (SCSS), as webassets builds such bundles
@@ -63,12 +70,13 @@ def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None
     settings = pipeline.settings
     if not (settings.assets_debug and settings.auto_build):
         return None
+    view = view or pipeline.resolver
     try:
-        spec = pipeline.resolver.spec()
+        spec = view.spec()
     except AssetError:
         return None  # assets.yml does not load: bundle_entry gives the overlay its error
     if spec is None or name not in spec.outputs:
-        pipeline.resolver.entry(name)  # raises MissingBundleError naming it
+        view.entry(name)  # raises MissingBundleError naming it
     assert spec is not None  # auto-build: the dynamic resolver has the declarations
     if spec.compiles(name) or spec.bundles[name].debug is False:
         return None  # webassets builds these even in debug mode
@@ -85,15 +93,17 @@ def source_urls(name: str, pipeline: Pipeline | None = None) -> list[str] | None
 
 
 def bundle_url(name: str) -> str:
-    parts = members(name)
+    pipeline = current()
+    view = pipeline.resolver.view()
+    parts = members(name, pipeline, view)
     if len(parts) != 1:
         raise AssetError(f"bundle '{name}' links {len(parts)} files; use bundle_tags('{name}')")
-    entry = bundle_entry(parts[0])
-    return entry_url(entry, current().settings.base_url) if entry else ""
+    entry = bundle_entry(parts[0], pipeline, view)
+    return entry_url(entry, pipeline.settings.base_url) if entry else ""
 
 
-def _kind(pipeline: Pipeline, name: str) -> str:
-    spec = pipeline.resolver.spec()
+def _kind(view: View, name: str) -> str:
+    spec = view.spec()
     assert spec is not None  # only asked with ASSETS_DEBUG sources, in development
     return spec.bundles[name].kind
 
@@ -120,17 +130,22 @@ def _attrs(attrs: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _tag(kind: str, url: str, attrs: str) -> str:
+def _tag(kind: str, url: str) -> tuple[str, str]:
+    """A tag around its attributes: what comes before them, and after."""
     if kind == "css":
-        return f'<link rel="stylesheet" href="{escape(url)}"{attrs}>'
-    return f'<script src="{escape(url)}"{attrs}></script>'
+        return f'<link rel="stylesheet" href="{escape(url)}"', ">"
+    return f'<script src="{escape(url)}"', "></script>"
 
 
-def _sri(pipeline: Pipeline, integrity: str, crossorigin: Any) -> str:
+def _preload(kind: str, url: str) -> tuple[str, str]:
+    kind_as = "style" if kind == "css" else "script"
+    return f'<link rel="preload" href="{escape(url)}" as="{kind_as}"', ">"
+
+
+def _sri(pipeline: Pipeline, integrity: str, cors: str) -> str:
     if not pipeline.settings.sri:
         return ""
-    cors = "anonymous" if crossorigin is None else crossorigin
-    return f' integrity="{escape(integrity)}" crossorigin="{escape(cors)}"'
+    return f' integrity="{escape(integrity)}" crossorigin="{cors}"'
 
 
 def bundle_tags(name: str, **attrs: Any) -> Markup:
@@ -140,42 +155,58 @@ def bundle_tags(name: str, **attrs: Any) -> Markup:
     ``async_=True``, ``type="module"``, ``media="print"``, ``crossorigin="use-credentials"``.
     A bundle without an output (a container) gives the tags of each of its parts.
     """
-    return _render(name, attrs, _tag, preload=False)
+    return _render(name, attrs, _tag)
 
 
 def bundle_preload(name: str, **attrs: Any) -> Markup:
     """``<link rel="preload">`` for a bundle, with the same ``integrity``/``crossorigin``
     as its tag, so the browser uses the preloaded response instead of fetching twice."""
-    return _render(name, attrs, _preload, preload=True)
+    return _render(name, attrs, _preload)
 
 
-def _render(
-    name: str, attrs: dict[str, Any], make: Callable[[str, str, str], str], *, preload: bool
-) -> Markup:
-    """One ``make(kind, url, attributes)`` per built part of bundle ``name``."""
+Make = Callable[[str, str], tuple[str, str]]
+_MEMO_MAX = 4096  # tags kept per app: bundles x (tag, preload) x crossorigin values
+
+
+def _render(name: str, attrs: dict[str, Any], make: Make) -> Markup:
+    """One ``make(kind, url)`` per built part of bundle ``name``, attributes inside."""
     pipeline = current()
     crossorigin = attrs.pop("crossorigin", None)
+    cors = "anonymous" if crossorigin is None else str(escape(crossorigin))
     extra = _attrs(attrs)
+    view = pipeline.resolver.view()  # one read of the change gate per request
     out = []
-    for part in members(name, pipeline):
-        sources = source_urls(part, pipeline)
+    for part in members(name, pipeline, view):
+        sources = source_urls(part, pipeline, view)
         if sources is not None:  # ASSETS_DEBUG: the sources, without SRI
-            kind = _kind(pipeline, part)
-            cors = "" if crossorigin is None else f' crossorigin="{escape(crossorigin)}"'
-            out += [make(kind, u, cors + extra) for u in sources]
+            kind = _kind(view, part)
+            given = "" if crossorigin is None else f' crossorigin="{cors}"'
+            out += [head + given + extra + tail for head, tail in (make(kind, u) for u in sources)]
             continue
-        entry = bundle_entry(part, pipeline)
+        entry = bundle_entry(part, pipeline, view)
         if entry is None:  # development: the overlay shows why
-            if not preload:
+            if make is not _preload:
                 out.append(f"<!-- bundle '{escape(part)}' failed to build -->")
             continue
-        sri = _sri(pipeline, entry.integrity, crossorigin)
-        if pipeline.settings.auto_build and not preload:
-            sri += f' data-bundle="{escape(part)}"'  # the live-reload client finds it by name
-        out.append(make(entry.type, entry_url(entry, pipeline.settings.base_url), sri + extra))
+        head, tail = _built_tag(pipeline, part, entry, cors, make)
+        out.append(head + extra + tail)
     return Markup("\n".join(out))
 
 
-def _preload(kind: str, url: str, attrs: str) -> str:
-    kind_as = "style" if kind == "css" else "script"
-    return f'<link rel="preload" href="{escape(url)}" as="{kind_as}"{attrs}>'
+def _built_tag(
+    pipeline: Pipeline, part: str, entry: Entry, cors: str, make: Make
+) -> tuple[str, str]:
+    """The tag of a built part around where its extra attributes go, remembered per
+    entry: a rebuild makes a new entry object, so it is never served from an old one."""
+    key = (part, make, cors)
+    memo = pipeline.tags.get(key)
+    if memo is not None and memo[0] is entry:
+        return memo[1], memo[2]
+    head, tail = make(entry.type, entry_url(entry, pipeline.settings.base_url))
+    head += _sri(pipeline, entry.integrity, cors)
+    if pipeline.settings.auto_build and make is not _preload:
+        head += f' data-bundle="{escape(part)}"'  # the live-reload client finds it by name
+    if len(pipeline.tags) >= _MEMO_MAX:
+        pipeline.tags.clear()
+    pipeline.tags[key] = (entry, head, tail)
+    return head, tail

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from .bridge.app_spec import AppDeclarations
     from .declare import Spec
+    from .manifest import Entry
 
 # Set by the `flask assets` group: those commands build the manifest, so they must
 # not need one at start-up.
@@ -48,6 +49,9 @@ class Pipeline:
         self.declarations = declarations
         self._load_path: LoadPath | None = None
         self._resolver: Resolver | None = None
+        # (bundle, tag maker, crossorigin) -> (entry, the tag before and after its other
+        # attributes): bundle_tags renders a bundle's tag once per build of it.
+        self.tags: dict[tuple[object, ...], tuple[Entry, str, str]] = {}
 
     @property
     def load_path(self) -> LoadPath:
@@ -103,7 +107,9 @@ class Pipeline:
 
 def current() -> Pipeline:
     """The pipeline of the app handling the current request or command."""
-    return current_pipeline(current_app)
+    # The app itself, not the proxy: each attribute read through a proxy costs more
+    # than a whole bundle lookup, and templates call this once per tag.
+    return current_pipeline(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def current_pipeline(app: Flask) -> Pipeline:

@@ -15,6 +15,16 @@ if TYPE_CHECKING:
     from ..manifest import Entry
 
 
+class View(Protocol):
+    """What a template tag asks: a resolver as the current request sees it."""
+
+    def entry(self, name: str) -> Entry: ...
+
+    def members(self, name: str) -> tuple[str, ...]: ...
+
+    def spec(self) -> Spec | None: ...
+
+
 class Resolver(Protocol):
     def entry(self, name: str) -> Entry:
         """The built file of bundle ``name``; raises MissingBundleError naming it."""
@@ -45,5 +55,10 @@ class Resolver(Protocol):
         """Rebuild a vanished output (development); True when ``rel`` exists again."""
         ...
 
+    def view(self) -> View:
+        """The answers as of this request: in development the change gate is read once
+        per request, so the tags of a page share one read; in production, itself."""
+        ...
 
-__all__ = ["Resolver"]
+
+__all__ = ["Resolver", "View"]

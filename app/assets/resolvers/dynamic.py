@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ..bridge.app_spec import AppDeclarations
 
 
-EPOCH_KEY = "_assets_epoch"  # flask.g: the epoch this request read
+PAGE_KEY = "_assets_page"  # flask.g: the Page (the epoch) this request read
 
 
 @dataclass
@@ -87,6 +87,7 @@ class DynamicResolver:
         self._failed: dict[str, _Failed] = {}
         self._build_errors: dict[str, AssetError] = {}
         self._generation = -1
+        self._quiet: tuple[int, int, Spec] | None = None
         self.rebuilds = 0  # how many bundle builds this resolver ran (observable)
 
     # --- freshness -------------------------------------------------------------------
@@ -109,49 +110,57 @@ class DynamicResolver:
                     self._gate_ready = True
         return self._gate
 
-    def _epoch(self) -> int | None:
-        """The gate's epoch, read once per request: a page sees the files as they were
-        when it started rendering (an edit during it is the next request's), and a page
-        of many bundle tags costs one read of the event queue, not one per tag."""
-        gate = self.gate
-        if gate is None:
-            return None
+    def view(self) -> Page:
+        """The resolver as this request sees it, the gate's epoch read once per request:
+        a page sees the files as they were when it started rendering (an edit during it
+        is the next request's), and a page of many bundle tags costs one read of the
+        event queue, not one per tag."""
         if not has_request_context():
-            return gate.epoch()
-        memo = g.get(EPOCH_KEY)
-        if memo is None or memo[0] is not self:
-            memo = (self, gate.epoch())
-            setattr(g, EPOCH_KEY, memo)
-        return memo[1]
+            return Page(self, self._read_epoch())
+        request_g = g._get_current_object()  # the object: each read through the proxy costs
+        page = getattr(request_g, PAGE_KEY, None)
+        if page is not None and page.resolver is self:
+            return page
+        page = Page(self, self._read_epoch())
+        setattr(request_g, PAGE_KEY, page)
+        return page
+
+    def _read_epoch(self) -> int | None:
+        gate = self.gate
+        return None if gate is None else gate.epoch()
 
     def _fingerprint(self, files: list[str], started: int) -> deps.Fingerprint:
         covers = self._gate.covers if self._gate is not None else None
         return deps.Fingerprint(files, started, covers)
 
     def _current(self, epoch: int | None) -> Spec:
-        spec = self.live_spec.current(epoch)
-        if self.live_spec.generation != self._generation:
+        live = self.live_spec
+        # (epoch, generation, spec) of the last look that found the declarations current
+        # and every file they read covered by the gate: at that epoch, nothing to look at.
+        quiet = self._quiet
+        if quiet is not None and quiet[0] == epoch and quiet[1] == live.generation:
+            return quiet[2]  # (the generation: a reload by another thread since wins)
+        spec = live.current(epoch)
+        if live.generation != self._generation:
             # New declarations: every bundle's build (or failure) is from the old ones.
             self._built, self._failed, self._build_errors = {}, {}, {}
-            self._generation = self.live_spec.generation
+            self._generation = live.generation
+        self._quiet = None
+        if epoch is not None and live.quiet(epoch):
+            self._quiet = (epoch, self._generation, spec)
         return spec
 
     # --- the Resolver protocol -------------------------------------------------------
 
     def spec(self) -> Spec:
-        return self._current(self._epoch())
+        return self._current(self.view().epoch)
 
     def names(self) -> list[str]:
         spec = self.spec()
         return [*spec.outputs, *spec.groups]
 
     def members(self, name: str) -> tuple[str, ...]:
-        spec = self.spec()
-        try:
-            return spec.members(name)
-        except KeyError:
-            known = ", ".join(spec.outputs) or "none"
-            raise MissingBundleError(f"unknown bundle '{name}' (declared: {known})") from None
+        return self.view().members(name)
 
     def extra(self, name: str) -> dict[str, str]:
         try:
@@ -164,11 +173,12 @@ class DynamicResolver:
         return errs + list(self._build_errors.values())
 
     def entry(self, name: str) -> Entry:
-        epoch = self._epoch()  # read once, before any check it vouches for
-        spec = self._current(epoch)
+        return self.view().entry(name)
+
+    def _entry(self, name: str, epoch: int | None) -> Entry:
+        spec = self._current(epoch)  # epoch: read before any check it vouches for
         if name not in spec.outputs:
-            known = ", ".join(spec.outputs) or "none"
-            raise MissingBundleError(f"unknown bundle '{name}' (declared: {known})")
+            raise _unknown(name, spec)
         built = self._built.get(name)
         if built is not None and not built.fingerprint.stale(epoch):
             # Fresh: no lock. Its file stays on disk even if another thread rebuilds now.
@@ -252,7 +262,35 @@ class DynamicResolver:
         return old.entry
 
 
+class Page:
+    """A :class:`DynamicResolver` as one request sees it: the gate's epoch read once."""
+
+    __slots__ = ("epoch", "resolver")
+
+    def __init__(self, resolver: DynamicResolver, epoch: int | None) -> None:
+        self.resolver = resolver
+        self.epoch = epoch
+
+    def spec(self) -> Spec:
+        return self.resolver._current(self.epoch)
+
+    def members(self, name: str) -> tuple[str, ...]:
+        spec = self.resolver._current(self.epoch)
+        try:
+            return spec.members(name)
+        except KeyError:
+            raise _unknown(name, spec) from None
+
+    def entry(self, name: str) -> Entry:
+        return self.resolver._entry(name, self.epoch)
+
+
+def _unknown(name: str, spec: Spec) -> MissingBundleError:
+    known = ", ".join(spec.outputs) or "none"
+    return MissingBundleError(f"unknown bundle '{name}' (declared: {known})")
+
+
 def look_again() -> None:
     """A long request (the live-reload stream) reads the epoch afresh from here on."""
     if has_request_context():
-        g.pop(EPOCH_KEY, None)
+        g.pop(PAGE_KEY, None)

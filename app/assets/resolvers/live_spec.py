@@ -52,6 +52,11 @@ class LiveSpec:
                 return self._spec
             return self._reload()
 
+    def quiet(self, epoch: int | None) -> bool:
+        """Whether the last look found the declarations current at ``epoch`` and the
+        change gate covers every file they read: then no look is needed at that epoch."""
+        return self._stamps is not None and self._stamps.quiet(epoch)
+
     def _reload(self) -> Spec:
         started = time.time_ns()
         try:

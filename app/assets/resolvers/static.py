@@ -42,3 +42,6 @@ class StaticResolver:
 
     def restore(self, rel: str) -> bool:
         return False
+
+    def view(self) -> StaticResolver:
+        return self  # the manifest does not change while the server runs
