@@ -37,6 +37,7 @@ class Sources:
         self._globs: set[str] = set()
         self._real: dict[Path, str] = {}
         self._real_dirs: dict[str, str] = {}
+        self._gen_dirs: dict[str, bool] = {}
 
     def globs(self) -> tuple[str, ...]:
         return tuple(sorted(self._globs))
@@ -87,13 +88,14 @@ class Sources:
                 line,
                 bundle,
             )
-        return root.prefix + Path(os.path.normpath(rest)).as_posix().lstrip("/")
+        return root.prefix + os.path.normpath(rest).replace(os.sep, "/").lstrip("/")
 
     def is_output(self, logical: str) -> bool:
         """Whether a logical path is under the primary root's ``gen/``."""
         root, rest = self.load_path.root_of(logical)
-        parts = Path(os.path.normpath(rest)).parts
-        return root is self.load_path.primary and bool(parts) and parts[0] == OUTPUT_DIR
+        if root is not self.load_path.primary:
+            return False
+        return os.path.normpath(rest).split(os.sep, 1)[0] == OUTPUT_DIR
 
     def output(self, value: Value, bundle: str) -> str:
         """Where the output is built, relative to the primary root: always under ``gen/``.
@@ -142,8 +144,8 @@ class Sources:
         static = self.load_path.static
         gen_real = os.path.join(self.real(self.load_path.primary), OUTPUT_DIR)
         # A symlinked gen/ (or subfolder) must not lead writes outside static/gen/.
-        for existing in (static / OUTPUT_DIR, (static / norm).parent):
-            if existing.exists() and not _inside(os.path.realpath(existing), gen_real):
+        for existing in (os.path.join(static, OUTPUT_DIR), os.path.dirname(static / norm)):
+            if not self._inside_gen(existing, gen_real):
                 raise self.error(f"output '{text}' resolves outside static/gen/", line, bundle)
         return norm
 
@@ -157,6 +159,14 @@ class Sources:
         if real is None:
             real = self._real_dirs[folder] = os.path.realpath(folder)
         return os.path.join(real, name)
+
+    def _inside_gen(self, folder: str, gen_real: str) -> bool:
+        """Whether an output folder (if it exists) resolves inside ``gen/``; each folder
+        is resolved once, not once per bundle written to it."""
+        if folder not in self._gen_dirs:
+            real = os.path.realpath(folder)
+            self._gen_dirs[folder] = not os.path.exists(folder) or _inside(real, gen_real)
+        return self._gen_dirs[folder]
 
     def real(self, root: Root) -> str:
         """The root folder with symlinks resolved (computed once per root)."""
