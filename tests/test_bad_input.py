@@ -969,3 +969,29 @@ def test_any_text_loads_or_raises_config_error(fuzz_root: Path, text: str) -> No
 @given(data=st.binary(max_size=40))
 def test_any_bytes_load_or_raise_config_error(fuzz_root: Path, data: bytes) -> None:
     _load_or_config_error(fuzz_root, data)
+
+
+def test_an_unknown_bundle_on_a_large_site_names_the_closest_not_all(tmp_path: Path) -> None:
+    """With 30 bundles the error offers the near names and a count, on one short line."""
+    root = tmp_path / "site"
+    (root / "static" / "css").mkdir(parents=True)
+    lines = []
+    for i in range(30):
+        (root / "static" / "css" / f"page{i}.css").write_text(f".p{i} {{ top: {i}px; }}\n")
+        lines += [f"css_page{i}:", f"  contents: css/page{i}.css", f"  output: gen/page{i}.css"]
+    (root / "assets.yml").write_text("\n".join(lines) + "\n")
+    result = run_flask(root, "assets", "build", "css_pgae7")
+    assert result.returncode == 1
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1 and len(err[0]) < 120, result.stderr
+    assert "unknown bundle 'css_pgae7' (did you mean css_page7" in err[0]
+    assert "30 declared" in err[0] and "css_page29" not in err[0]
+
+
+def test_known_names_lists_a_few_in_full() -> None:
+    from app.assets.errors import known_names
+
+    assert known_names("x", ["a", "b"]) == "(declared: a, b)"
+    assert known_names("x", [], "built") == "(built: none)"
+    many = [f"js_{i}" for i in range(20)]
+    assert known_names("zzz", many) == "(20 declared, none named like it)"

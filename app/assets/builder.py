@@ -20,7 +20,7 @@ from .cache import Cache, memo
 from .compiled import Compiled
 from .compiling import Prepared, compile_all
 from .declare import OUTPUT_DIR, Spec, display_path
-from .errors import BuildError, MissingBundleError
+from .errors import BuildError, MissingBundleError, known_names
 from .manifest import Entry, FileEntry, Manifest
 from .output import (
     LOCK_NAME,
@@ -73,7 +73,7 @@ def select(spec: Spec, names: Iterable[str] | None) -> list[str]:
     out = []
     for n in names:
         if n not in spec.bundles:
-            raise MissingBundleError(f"unknown bundle '{n}' (declared: {', '.join(built)})")
+            raise MissingBundleError(f"unknown bundle '{n}' {known_names(n, built)}")
         if n in spec.groups:
             out += [p for p in spec.groups[n] if p not in out]  # a container: its parts
             continue

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class AssetError(Exception):
     """Base class: ``str(err)`` is the one-line message shown to users."""
@@ -57,6 +60,21 @@ class BuildError(AssetError):
 
 class MissingBundleError(AssetError):
     """A template asked for a bundle that is not declared or not built."""
+
+
+LISTED = 8  # names an unknown-bundle error lists in full; beyond, the closest and a count
+
+
+def known_names(name: str, known: Iterable[str], what: str = "declared") -> str:
+    """``(declared: a, b)``, or on a large site ``(did you mean css_page1? 200 declared)``:
+    an error that names every one of 1,000 bundles is one nobody reads."""
+    names = list(known)
+    if len(names) <= LISTED:
+        return f"({what}: {', '.join(names) or 'none'})"
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    if close:
+        return f"(did you mean {', '.join(close)}? {len(names)} {what})"
+    return f"({len(names)} {what}, none named like it)"
 
 
 class ManifestError(AssetError):

@@ -21,7 +21,7 @@ from .. import changes, deps
 from ..bridge.bundle import compile_bundle
 from ..cache import Cache
 from ..declare import OUTPUT_DIR, Spec
-from ..errors import AssetError, MissingBundleError
+from ..errors import AssetError, MissingBundleError, known_names
 from ..load_path import LoadPath
 from ..manifest import Entry
 from .dev_outputs import DevOutputs
@@ -286,8 +286,7 @@ class Page:
 
 
 def _unknown(name: str, spec: Spec) -> MissingBundleError:
-    known = ", ".join(spec.outputs) or "none"
-    return MissingBundleError(f"unknown bundle '{name}' (declared: {known})")
+    return MissingBundleError(f"unknown bundle '{name}' {known_names(name, spec.outputs)}")
 
 
 def look_again() -> None:

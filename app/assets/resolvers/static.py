@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..declare import Spec
-from ..errors import AssetError, MissingBundleError
+from ..errors import AssetError, MissingBundleError, known_names
 from ..manifest import Entry, Manifest
 
 
@@ -15,9 +15,9 @@ class StaticResolver:
         try:
             return self.manifest.bundles[name]
         except KeyError:
-            known = ", ".join(self.manifest.bundles) or "none"
+            known = known_names(name, self.manifest.bundles, "built")
             raise MissingBundleError(
-                f"unknown bundle '{name}' (built: {known}); "
+                f"unknown bundle '{name}' {known}; "
                 "declare it in assets.yml and run `flask --app app assets build`"
             ) from None
 
