@@ -68,3 +68,30 @@ def test_brotli_quality_follows_the_size_rule(size: int) -> None:
     packed = output.brotli_bytes(data)
     assert packed == brotli.compress(data, quality=quality)
     assert brotli.decompress(packed) == data
+
+
+@pytest.mark.parametrize("assets", [None, (), ("gen/img/a.1234abcd.svg",)])
+def test_the_manifest_writes_every_entry_field_and_reads_back(
+    tmp_path: Path, assets: tuple[str, ...] | None
+) -> None:
+    """Entries are written by hand (for speed): every field must make the round trip."""
+    import dataclasses
+    import json
+
+    entry = manifest_mod.Entry(
+        "gen/app.1234abcd.css",
+        "/static/gen/app.1234abcd.css",
+        "css",
+        "sha384-x",
+        12,
+        ("scss/main.scss",),
+        assets,
+    )
+    old = manifest_mod.Manifest({"css_all": entry})
+    new = old.successor({"css_all": entry}, 3, {})
+    path = tmp_path / "manifest.json"
+    manifest_mod.save(path, new)
+    assert manifest_mod.load(path) == new
+    written = json.loads(path.read_bytes())["bundles"]["css_all"]
+    fields = {f.name for f in dataclasses.fields(manifest_mod.Entry)}
+    assert set(written) == (fields if assets is not None else fields - {"assets"})

@@ -17,7 +17,7 @@ from .compiled import Compiled
 from .declare import OUTPUT_DIR, display_path
 from .digests import digest_name, integrity
 from .errors import ManifestError
-from .manifest_parts import parse_extra, parse_groups
+from .manifest_parts import layout, parse_extra, parse_groups
 from .output import atomic_write
 
 VERSION = 1
@@ -110,7 +110,7 @@ class Manifest:
             doc["groups"] = {n: list(m) for n, m in self.groups.items()}
         if self.extra:
             doc["extra"] = self.extra
-        return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+        return layout(doc).encode()
 
     def _aligned(self) -> tuple[dict[str, FileEntry], ...]:
         """``previous_files`` with one map per build in ``previous``."""
@@ -171,10 +171,10 @@ def _dump_files(files: dict[str, FileEntry]) -> dict[str, Any]:
 def _dump(bundles: dict[str, Entry]) -> dict[str, Any]:
     out = {}
     for name, e in bundles.items():
-        doc = {**asdict(e), "sources": list(e.sources)}
-        if e.assets is None:
-            del doc["assets"]
-        else:
+        # By hand: dataclasses.asdict was most of the time of writing a large manifest.
+        doc: dict[str, Any] = {"file": e.file, "url": e.url, "type": e.type}
+        doc.update(integrity=e.integrity, bytes=e.bytes, sources=list(e.sources))
+        if e.assets is not None:
             doc["assets"] = list(e.assets)
         out[name] = doc
     return out
