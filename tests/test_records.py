@@ -134,3 +134,30 @@ def test_every_shortcut_leaves_the_bytes_of_a_serial_uncached_build(tmp_path: Pa
     expected = snapshot(serial / "static" / "gen")
     assert snapshot(fast / "static" / "gen") == expected
     assert snapshot(fast / "gen-first") == expected
+
+
+def test_a_file_created_in_a_lookup_folder_during_the_build_is_never_taken_as_fresh(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing of an import's lookup folder is taken after the compile: a file created
+    there meanwhile (which could change what an @import finds) must not be recorded as
+    seen. The next build compiles the bundle again."""
+    age(project)
+    real = bridge_bundle.compile_bundle
+    seen: list[str] = []
+
+    def create_while_compiling(spec, name, **kw):  # type: ignore[no-untyped-def]
+        seen.append(name)
+        compiled = real(spec, name, **kw)
+        if name == "css_all" and seen.count(name) == 1:  # an editor's new file lands
+            (project / "static" / "scss" / "_new_partial.scss").write_text(".n { top: 0; }\n")
+        return compiled
+
+    monkeypatch.setattr(bridge_bundle, "compile_bundle", create_while_compiling)
+    build(project)
+    seen.clear()
+    build(project)
+    assert sorted(seen) == ["css_all", "css_gallery"]  # both look in static/scss/
+    seen.clear()
+    build(project)
+    assert seen == []  # recorded this time: nothing was created during it

@@ -135,12 +135,18 @@ def build(
     """
     static = spec.static_folder
     todo = select(spec, names)
+    gen = static / OUTPUT_DIR
+    try:
+        # Before the clock starts: creating gen/ is a change to static/'s listing, which
+        # the records take for an import's lookup folder changing during the build.
+        gen.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(exc, gen) from None
     started = time.time_ns()
     cache = Cache(cache_dir) if cache_dir else None
     records = Records(cache)
     keys = {n: declaration_key(spec, n, (minify, browsers, static_url)) for n in todo}
     reused = {n: hit for n in todo if (hit := records.current(spec, n, keys[n]))}
-    gen = static / OUTPUT_DIR
     mpath = gen / manifest_mod.FILENAME
     try:
         # The lock covers compiling too: workers write outputs as they finish.

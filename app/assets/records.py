@@ -13,6 +13,7 @@ it compiled the bundle from its sources alone; it recompiles every other bundle.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -140,7 +141,9 @@ class Records:
         stamps = deps.stamp(paths, started)
         listings = tuple((d, _listing(d)) for d in compiled.lookup_dirs)
         self._changed = True
-        if any(s.mtime_ns == deps.DURING_BUILD for s in stamps):
+        if any(s.mtime_ns == deps.DURING_BUILD for s in stamps) or _touched(
+            compiled.lookup_dirs, started
+        ):
             self.records.pop(name, None)  # changed during the build: prove nothing
             return False
         warnings = compiled.warnings
@@ -155,6 +158,20 @@ class Records:
             return
         doc = {name: _dump(r) for name, r in sorted(self.records.items())}
         self.cache.put_json(RECORDS_KEY, doc)
+
+
+def _touched(folders: tuple[str, ...], started: int) -> bool:
+    """Whether a file was added to, removed from or renamed in a lookup folder since the
+    build started: the listing taken now may not be the one the compiler searched."""
+    for folder in folders:
+        try:
+            if os.stat(folder).st_mtime_ns >= started:
+                return True
+        except FileNotFoundError:
+            continue  # a folder that still does not exist: its listing says so
+        except OSError:
+            return True
+    return False
 
 
 def _listing(folder: str) -> str | None:
