@@ -238,3 +238,21 @@ def test_racy_stamps_settle_and_stay_sealed(
     after = Records(cache).records.values()
     assert after and not any(deps.racy(r.stamps) for r in after)
     assert check(project) == [] and compiled == []  # renewed seals hold
+
+
+def test_a_file_created_in_a_lookup_folder_during_check_is_never_reported_fresh(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new file where an @import looks may change what it finds: proven bundles that
+    looked there are reported, not taken as fresh."""
+    real = check_mod._sealed_problems
+
+    def create_meanwhile(spec, name, *args):  # type: ignore[no-untyped-def]
+        found = real(spec, name, *args)
+        if name == "css_all":
+            (site / "static" / "scss" / "_new_partial.scss").write_text(".n { top: 0; }\n")
+        return found
+
+    monkeypatch.setattr(check_mod, "_sealed_problems", create_meanwhile)
+    problems = check(site)
+    assert "bundle 'css_all': a file it reads changed during check; run it again" in problems

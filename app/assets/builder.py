@@ -144,7 +144,7 @@ def build(
         raise _write_error(exc, gen) from None
     started = time.time_ns()
     cache = Cache(cache_dir) if cache_dir else None
-    records = Records(cache)
+    records = Records(cache, roots=[str(f) for f in spec.load_path.folders()])
     keys = {n: declaration_key(spec, n, (minify, browsers, static_url)) for n in todo}
     reused = {n: hit for n in todo if (hit := records.current(spec, n, keys[n]))}
     mpath = gen / manifest_mod.FILENAME

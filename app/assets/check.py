@@ -16,7 +16,7 @@ from .digests import integrity, stream_hashes
 from .errors import AssetError
 from .manifest import Entry, Manifest
 from .output import SUFFIXES, decompress
-from .records import Records, declaration_key
+from .records import Records, declaration_key, touched
 from .static_files import (
     BUNDLE_CALL,
     MAX_COMPRESS,
@@ -56,7 +56,8 @@ def stale_bundles(
         manifest = manifest_mod.load(manifest_path)
     except AssetError as exc:
         return [str(exc)]
-    records = Records(Cache(cache_dir) if cache_dir else None)
+    roots = [str(f) for f in spec.load_path.folders()]
+    records = Records(Cache(cache_dir) if cache_dir else None, roots=roots)
     built = [n for n in spec.outputs if n in manifest.bundles]
     keys = {n: declaration_key(spec, n, (True, browsers, static_url)) for n in built}
     trusted = {}
@@ -73,7 +74,10 @@ def stale_bundles(
             continue
         if name in trusted:
             found = _sealed_problems(spec, name, entry, static_url, manifest)
-            moved = not found and bool(deps.changed(trusted[name].stamps))
+            record = trusted[name]
+            moved = not found and bool(
+                deps.changed(record.stamps) or touched(record.lookup_dirs, started, records.roots)
+            )
         else:
             result = fresh[name]
             found = _bundle_problems(spec, name, entry, static_url, result)

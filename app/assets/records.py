@@ -12,8 +12,10 @@ it compiled the bundle from its sources alone; it recompiles every other bundle.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -62,8 +64,9 @@ def declaration_key(spec: Spec, name: str, options: tuple[Any, ...]) -> str:
 class Records:
     """The records of the last builds, read once and written back after a build."""
 
-    def __init__(self, cache: Cache | None) -> None:
+    def __init__(self, cache: Cache | None, roots: Iterable[str] = ()) -> None:
         self.cache = cache
+        self.roots = folder_times(roots)  # taken as the build starts
         raw = cache.get_json(RECORDS_KEY) if cache else None
         self.records: dict[str, Record] = {}
         if isinstance(raw, dict):
@@ -141,8 +144,8 @@ class Records:
         stamps = deps.stamp(paths, started)
         listings = tuple((d, _listing(d)) for d in compiled.lookup_dirs)
         self._changed = True
-        if any(s.mtime_ns == deps.DURING_BUILD for s in stamps) or _touched(
-            compiled.lookup_dirs, started
+        if any(s.mtime_ns == deps.DURING_BUILD for s in stamps) or touched(
+            compiled.lookup_dirs, started, self.roots
         ):
             self.records.pop(name, None)  # changed during the build: prove nothing
             return False
@@ -160,18 +163,37 @@ class Records:
         self.cache.put_json(RECORDS_KEY, doc)
 
 
-def _touched(folders: tuple[str, ...], started: int) -> bool:
+# File systems stamp times from a coarse clock (a few ms behind time.time_ns()): a
+# folder changed just after a build started may carry an mtime from before it.
+CLOCK_SLACK_NS = 20_000_000
+
+
+def touched(folders: tuple[str, ...], started: int, roots: dict[str, int]) -> bool:
     """Whether a file was added to, removed from or renamed in a lookup folder since the
-    build started: the listing taken now may not be the one the compiler searched."""
+    build started: the listing taken now may not be the one the compiler searched.
+    ``roots``: the static roots' mtimes as the build started (it creates ``gen/`` in
+    one, which changes nothing an import finds); any change after counts."""
     for folder in folders:
         try:
-            if os.stat(folder).st_mtime_ns >= started:
-                return True
+            mtime = os.stat(folder).st_mtime_ns
         except FileNotFoundError:
             continue  # a folder that still does not exist: its listing says so
         except OSError:
             return True
+        if folder in roots:
+            if mtime != roots[folder]:
+                return True
+        elif mtime >= started - CLOCK_SLACK_NS:
+            return True
     return False
+
+
+def folder_times(folders: Iterable[str]) -> dict[str, int]:
+    times = {}
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            times[folder] = os.stat(folder).st_mtime_ns
+    return times
 
 
 def _listing(folder: str) -> str | None:
