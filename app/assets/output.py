@@ -198,8 +198,10 @@ def variants(
             out[suffix] = None
             continue
         # Below BROTLI_SMALL both compressors take about as long as a cache round trip.
-        use_cache = cached is not None and len(data) >= BROTLI_SMALL
-        out[suffix] = cached(suffix, data, fn) if use_cache and cached else fn(data)
+        if cached is not None and len(data) >= BROTLI_SMALL:
+            out[suffix] = cached(suffix, data, fn)
+        else:
+            out[suffix] = fn(data)
     return out
 
 

@@ -24,7 +24,7 @@ from .cache import Cache
 from .compiled import Compiled
 from .declare import OUTPUT_DIR, BundleSpec, Ref, Spec
 from .digests import cache_key, integrity, listing_digest
-from .manifest import Entry
+from .manifest import Entry, entry_doc, entry_from
 
 RECORDS_KEY = cache_key("build-records")
 
@@ -203,20 +203,11 @@ def _listing(folder: str) -> str | None:
 
 
 def _dump(record: Record) -> dict[str, Any]:
-    e = record.entry  # by hand: dataclasses.asdict costs more than a check's reading
-    return {
+    return {  # by hand: dataclasses.asdict costs more than a check's reading
         "key": record.key,
         "stamps": [[s.path, s.mtime_ns, s.size, s.digest] for s in record.stamps],
         "listings": [list(pair) for pair in record.listings],
-        "entry": {
-            "file": e.file,
-            "url": e.url,
-            "type": e.type,
-            "integrity": e.integrity,
-            "bytes": e.bytes,
-            "sources": list(e.sources),
-            "assets": None if e.assets is None else list(e.assets),
-        },
+        "entry": entry_doc(record.entry),
         "lookup_dirs": list(record.lookup_dirs),
         "warnings": list(record.warnings),
         "seal": record.seal,
@@ -226,16 +217,7 @@ def _dump(record: Record) -> dict[str, Any]:
 def _load(doc: Any) -> Record | None:
     """A record from JSON; None for anything unexpected (it is only an optimisation)."""
     try:
-        e = doc["entry"]
-        entry = Entry(
-            file=str(e["file"]),
-            url=str(e["url"]),
-            type=str(e["type"]),
-            integrity=str(e["integrity"]),
-            bytes=int(e["bytes"]),
-            sources=tuple(str(s) for s in e["sources"]),
-            assets=None if e["assets"] is None else tuple(str(a) for a in e["assets"]),
-        )
+        entry = entry_from("", doc["entry"], "build records")  # as strict as the manifest
         stamps = tuple(deps.Stamp(str(p), int(m), int(z), d) for p, m, z, d in doc["stamps"])
         listings = tuple((str(f), None if d is None else str(d)) for f, d in doc["listings"])
         return Record(
